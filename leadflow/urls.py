@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from leadflow import views
+
+handler404 = "leadflow.errors.json_not_found"
+handler500 = "leadflow.errors.json_server_error"
+
+api_v1 = [
+    path("", include("leads.api_urls")),
+    path("", include("scoring.api_urls")),
+    path("", include("handoff.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("leads/", include("leads.urls")),
+    path("scoring/", include("scoring.urls")),
+    path("handoff/", include("handoff.urls")),
+    path("health/", views.health, name="health"),
+]

@@ -1,0 +1,430 @@
+"""Every change of state of accounts, leads and their lifecycle.
+
+Views, the API, tasks and commands call these functions; none of them writes
+these models directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from leadflow.celery import app as celery_app
+from leads.errors import IllegalTransition, InvalidLeadData, LeadNotFound
+from leads.inputs import EventInput, InputError, LeadInput, parse_event
+from leads.lifecycle import allowed_next_statuses
+from leads.models import Account, EngagementEvent, Lead, LeadStatus, StatusChange
+from leads.normalize import (
+    derive_job_function,
+    derive_seniority,
+    email_domain,
+    is_free_mail,
+    normalize_domain,
+    region_for_country,
+)
+
+logger = logging.getLogger(__name__)
+
+# Follow-up work other apps attach to a status change (webhooks, handoff), run after commit.
+# Apps register here at import time instead of leads importing them, so dependencies keep
+# pointing from handoff and scoring towards leads.
+_after_transition_hooks: list[Callable[[StatusChange], None]] = []
+
+
+def register_after_transition(hook: Callable[[StatusChange], None]) -> None:
+    if hook not in _after_transition_hooks:
+        _after_transition_hooks.append(hook)
+
+
+def lead_transition(
+    *,
+    lead_id: int,
+    to_status: str,
+    actor: AbstractBaseUser | None = None,
+    rule: str = "",
+    reason: str = "",
+    ruleset_version: int | None = None,
+    expected_from: str | None = None,
+    extra_updates: dict[str, Any] | None = None,
+) -> StatusChange:
+    """Move a lead to `to_status` if the lifecycle allows it, and record the step.
+
+    The lead row is locked for the whole check-and-write, so two concurrent
+    transitions of one lead serialise and the second sees the first's result.
+    `expected_from` lets a caller insist on the status it based its decision
+    on; a mismatch is an IllegalTransition. Hooks run after commit.
+    """
+    if to_status not in LeadStatus.values:
+        raise IllegalTransition(
+            f"Unknown status {to_status!r}; use one of {', '.join(LeadStatus.values)}.",
+            extra={"to_status": to_status},
+        )
+
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None:
+            raise LeadNotFound(f"Lead {lead_id} does not exist.")
+
+        from_status = lead.status
+        if expected_from is not None and from_status != expected_from:
+            raise IllegalTransition(
+                f"Lead {lead_id} is {from_status}, not {expected_from}; reload it and try again.",
+                extra={"lead_id": lead_id, "from_status": from_status, "to_status": to_status},
+            )
+        if to_status not in allowed_next_statuses(from_status):
+            allowed = ", ".join(sorted(allowed_next_statuses(from_status))) or "none (final status)"
+            raise IllegalTransition(
+                f"Lead {lead_id} cannot move from {from_status} to {to_status}; allowed next: {allowed}.",
+                extra={"lead_id": lead_id, "from_status": from_status, "to_status": to_status},
+            )
+
+        now = timezone.now()
+        lead.status = to_status
+        lead.status_changed_at = now
+        update_fields = ["status", "status_changed_at", "updated_at"]
+        for field, value in (extra_updates or {}).items():
+            setattr(lead, field, value)
+            update_fields.append(field)
+        lead.save(update_fields=update_fields)
+
+        change = StatusChange.objects.create(
+            lead=lead,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            rule=rule,
+            reason=reason,
+            ruleset_version=ruleset_version
+            if ruleset_version is not None
+            else lead.ruleset_version,
+            fit_score=lead.fit_score,
+            engagement_score=lead.engagement_score,
+        )
+
+        for hook in _after_transition_hooks:
+            transaction.on_commit(lambda hook=hook: hook(change))  # type: ignore[misc]
+
+    logger.info(
+        "Lead %s moved from %s to %s",
+        lead_id,
+        from_status,
+        to_status,
+        extra={"lead_id": lead_id, "rule": rule, "actor_id": getattr(actor, "pk", None)},
+    )
+    return change
+
+
+def account_for_email(
+    email: str | None, *, create: bool = True, company_name: str = ""
+) -> Account | None:
+    """Find, or create, the account an e-mail address belongs to; free-mail never links."""
+    domain = normalize_domain(email_domain(email))
+    if not domain or is_free_mail(domain):
+        return None
+    account = Account.objects.filter(domain=domain).first()
+    if account is not None or not create:
+        return account
+    # Two ingests of the same new company can race here; the unique domain decides.
+    account, _ = Account.objects.get_or_create(
+        domain=domain, defaults={"name": company_name or domain}
+    )
+    return account
+
+
+def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:
+    """Flag the leads' scores as stale and ask scoring to recompute them after commit.
+
+    The flag is the durable record: if the broker is down and the task never
+    runs, the periodic sweep finds the flag and enqueues the lead again.
+    """
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return ids
+    Lead.objects.filter(pk__in=ids, score_stale=False).update(score_stale=True)
+    transaction.on_commit(lambda: enqueue_rescore(ids))
+    return ids
+
+
+def enqueue_rescore(lead_ids: list[int]) -> None:
+    """Send the lead ids to the scoring task by name; a broker failure is only logged, the flag stays."""
+    try:
+        celery_app.signature("scoring.rescore_leads", args=[lead_ids]).apply_async()
+    except (OperationalError, OSError):
+        # The stale flag is already committed, so the sweep retries these leads later.
+        logger.warning(
+            "Could not enqueue rescoring of %s leads; the sweep will retry",
+            len(lead_ids),
+            exc_info=True,
+        )
+
+
+def _apply_lead_fields(lead: Lead, data: LeadInput) -> None:
+    for name, value in data.fields.items():
+        setattr(lead, name, value)
+    if data.interests is not None:
+        lead.interests = sorted(set(data.interests))
+    if data.custom_attributes:
+        lead.custom_attributes = {**lead.custom_attributes, **data.custom_attributes}
+
+    # Derived fields fill gaps only; a value the source sent wins.
+    if lead.job_title and not data.fields.get("job_function"):
+        lead.job_function = lead.job_function or derive_job_function(lead.job_title)
+    if lead.job_title and not data.fields.get("seniority"):
+        lead.seniority = lead.seniority or derive_seniority(lead.job_title)
+    if lead.country and not lead.region:
+        lead.region = region_for_country(lead.country)
+
+
+def lead_upsert(*, data: LeadInput, actor: AbstractBaseUser | None = None) -> tuple[Lead, bool]:
+    """Create the lead or update the one with the same e-mail (or source system and external id).
+
+    Links the lead to the account of its e-mail domain, creating the account
+    for a company domain it has not seen; free-mail never links. Marks the
+    score stale so scoring recomputes it after commit.
+    """
+    with transaction.atomic():
+        lead = _find_lead_for_update(data)
+        created = lead is None
+        if lead is None:
+            lead = Lead(
+                email=data.email, source_system=data.source_system, external_id=data.external_id
+            )
+        elif data.email and not lead.email:
+            lead.email = data.email
+
+        _apply_lead_fields(lead, data)
+        if lead.account_id is None and lead.email:
+            lead.account = account_for_email(lead.email, company_name=lead.company_name)
+        lead.score_stale = True
+        lead.save()
+
+        leads_mark_stale(lead_ids=[lead.pk])
+
+    logger.info(
+        "Lead %s %s", lead.pk, "created" if created else "updated", extra={"lead_id": lead.pk}
+    )
+    return lead, created
+
+
+def _find_lead_for_update(data: LeadInput) -> Lead | None:
+    queryset = Lead.objects.select_for_update()
+    if data.email:
+        lead = queryset.filter(email__iexact=data.email).first()
+        if lead is not None:
+            return lead
+    if data.external_id:
+        return queryset.filter(
+            source_system=data.source_system, external_id=data.external_id
+        ).first()
+    return None
+
+
+def lead_update(
+    *, lead_id: int, fields: dict[str, Any], actor: AbstractBaseUser | None = None
+) -> Lead:
+    """Change editable fields of a lead (not its status) and mark its score stale."""
+    forbidden = set(fields) & {
+        "status",
+        "fit_score",
+        "engagement_score",
+        "score_breakdown",
+        "ruleset_version",
+    }
+    if forbidden:
+        raise InvalidLeadData(
+            f"Fields {', '.join(sorted(forbidden))} are set by scoring and the lifecycle, not by edits.",
+            extra={"fields": {name: ["Read-only."] for name in sorted(forbidden)}},
+        )
+
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None:
+            raise LeadNotFound(f"Lead {lead_id} does not exist.")
+        data = LeadInput(
+            email=lead.email,
+            fields={k: v for k, v in fields.items() if k not in {"interests", "custom_attributes"}},
+            interests=fields.get("interests"),
+            custom_attributes=fields.get("custom_attributes") or {},
+        )
+        _apply_lead_fields(lead, data)
+        lead.score_stale = True
+        lead.save()
+        leads_mark_stale(lead_ids=[lead.pk])
+    return lead
+
+
+@dataclass
+class EventResult:
+    """The outcome of one item of an ingest request, in request order."""
+
+    index: int
+    status: str  # "created", "duplicate" or "error"
+    external_id: str | None = None
+    event_id: int | None = None
+    lead_id: int | None = None
+    errors: dict[str, list[str]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.external_id is not None:
+            body["external_id"] = self.external_id
+        if self.event_id is not None:
+            body["id"] = self.event_id
+        if self.lead_id is not None:
+            body["lead_id"] = self.lead_id
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
+    """Validate and store engagement events; return one result per item, in order.
+
+    Valid items are stored even when others in the same call are invalid.
+    An event whose external_id is already stored (or appears earlier in the
+    same call) is a duplicate and changes nothing. Unknown leads named by
+    e-mail are created. Scoring of the touched leads is enqueued after commit.
+    """
+    results: list[EventResult | None] = [None] * len(items)
+    parsed: list[tuple[int, EventInput]] = []
+    for index, raw in enumerate(items):
+        try:
+            event = parse_event(raw)
+        except InputError as error:
+            results[index] = EventResult(index=index, status="error", errors=error.errors)
+            continue
+        if source and not event.source:
+            event.source = source
+        parsed.append((index, event))
+
+    with transaction.atomic():
+        _store_events(parsed, results)
+
+    return [result for result in results if result is not None]
+
+
+def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResult | None]) -> None:
+    external_ids = [event.external_id for _, event in parsed]
+    existing = dict(
+        EngagementEvent.objects.filter(external_id__in=external_ids).values_list(
+            "external_id", "lead_id"
+        )
+    )
+    lead_ids_by_key = _resolve_event_leads([event for _, event in parsed], results, parsed)
+
+    to_create: list[tuple[int, EngagementEvent]] = []
+    seen: set[str] = set()
+    for index, event in parsed:
+        if results[index] is not None:
+            continue
+        if event.external_id in existing or event.external_id in seen:
+            results[index] = EventResult(
+                index=index,
+                status="duplicate",
+                external_id=event.external_id,
+                lead_id=existing.get(event.external_id),
+            )
+            continue
+        seen.add(event.external_id)
+        lead_id = lead_ids_by_key[_lead_key(event)]
+        to_create.append(
+            (
+                index,
+                EngagementEvent(
+                    lead_id=lead_id,
+                    kind=event.kind,
+                    url=event.url,
+                    asset=event.asset,
+                    campaign=event.campaign,
+                    occurred_at=event.occurred_at,
+                    properties=event.properties,
+                    external_id=event.external_id,
+                    source=event.source,
+                ),
+            )
+        )
+
+    # TODO: a concurrent request storing the same external_id between the check above and this
+    # insert is skipped by the unique index but still reported as created here.
+    created = EngagementEvent.objects.bulk_create(
+        [row for _, row in to_create], ignore_conflicts=True
+    )
+    for (index, row), _ in zip(to_create, created, strict=True):
+        results[index] = EventResult(
+            index=index,
+            status="created",
+            external_id=row.external_id,
+            event_id=row.pk,
+            lead_id=row.lead_id,
+        )
+
+    touched = {row.lead_id for _, row in to_create}
+    leads_mark_stale(lead_ids=touched)
+    logger.info("Stored %s engagement events for %s leads", len(to_create), len(touched))
+
+
+def _lead_key(event: EventInput) -> tuple[str, str]:
+    if event.lead_id is not None:
+        return ("id", str(event.lead_id))
+    if event.email:
+        return ("email", event.email)
+    return ("external", f"{event.source_system}:{event.lead_external_id}")
+
+
+def _resolve_event_leads(
+    events: list[EventInput],
+    results: list[EventResult | None],
+    parsed: list[tuple[int, EventInput]],
+) -> dict[tuple[str, str], int]:
+    """Map each event's lead reference to a lead id, creating leads for unknown e-mails.
+
+    An event naming a lead id or external id that does not exist gets an error result.
+    """
+    keys = {_lead_key(event) for event in events}
+    resolved: dict[tuple[str, str], int] = {}
+
+    ids = [int(value) for kind, value in keys if kind == "id"]
+    for lead_id in Lead.objects.filter(pk__in=ids).values_list("pk", flat=True):
+        resolved[("id", str(lead_id))] = lead_id
+
+    emails = [value for kind, value in keys if kind == "email"]
+    for lead_id, email in Lead.objects.filter(email__in=emails).values_list("pk", "email"):
+        resolved[("email", email.lower())] = lead_id
+    for email in emails:
+        if ("email", email) not in resolved:
+            lead, _ = lead_upsert(data=LeadInput(email=email))
+            resolved[("email", email)] = lead.pk
+
+    for kind, value in keys:
+        if kind != "external":
+            continue
+        source_system, external_id = value.split(":", 1)
+        lead_id = (
+            Lead.objects.filter(source_system=source_system, external_id=external_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if lead_id is not None:
+            resolved[(kind, value)] = lead_id
+
+    for index, event in parsed:
+        key = _lead_key(event)
+        if key in resolved:
+            continue
+        field_name = "lead_id" if key[0] == "id" else "lead_external_id"
+        results[index] = EventResult(
+            index=index,
+            status="error",
+            external_id=event.external_id,
+            errors={
+                field_name: [f"No lead {key[1]!r} exists; send the lead's email to create it."]
+            },
+        )
+    return resolved

@@ -1,0 +1,105 @@
+"""Versioned rule sets (ideal customer profile plus fit and engagement rules) and rescore runs.
+
+The rules are stored as JSON on the rule set so that a version is one immutable
+snapshot that exports, imports and restores without loss. Their shape is
+validated by scoring.rules.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RuleSet(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
+    version = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    notes = models.TextField(blank=True)
+
+    # Ideal customer profile: segments, facility types, regions, bands, processes, functions …
+    icp = models.JSONField(default=dict, blank=True)
+    fit_rules = models.JSONField(default=list, blank=True)
+    engagement_rules = models.JSONField(default=list, blank=True)
+    # Maximum points per rule group ({"web": 30}); the totals are capped by the two fields below.
+    group_caps = models.JSONField(default=dict, blank=True)
+    fit_cap = models.IntegerField(null=True, blank=True)
+    engagement_cap = models.FloatField(null=True, blank=True)
+    fit_threshold = models.IntegerField(default=50)
+    engagement_threshold = models.FloatField(default=40)
+    # Event kinds that make a lead MQL on fit alone, such as quote_request.
+    fast_track_kinds = models.JSONField(default=list, blank=True)
+    # Only fast-track events this recent count, so an old RFQ does not qualify a lead today.
+    fast_track_window_days = models.PositiveIntegerField(default=90)
+
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="published"), name="ruleset_one_published"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.name} ({self.status})"
+
+
+class RescoreRun(models.Model):
+    """A full rescore of every lead, processed in chunks of lead ids so that it can resume."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rescore_runs")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    total_leads = models.PositiveIntegerField(default=0)
+    done_leads = models.PositiveIntegerField(default=0)
+    # Highest lead id already rescored; a resumed run continues after it.
+    last_lead_id = models.BigIntegerField(default=0)
+    max_lead_id = models.BigIntegerField(default=0)
+    entered_mql = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Rescore with v{self.ruleset.version}: {self.status}"
+
+    @property
+    def percent(self) -> float:
+        if not self.total_leads:
+            return 100.0 if self.status == self.Status.DONE else 0.0
+        return min(100.0, 100.0 * self.done_leads / self.total_leads)

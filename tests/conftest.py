@@ -1,0 +1,65 @@
+"""Fixtures shared by the whole suite: users per role, API clients, database facts."""
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER
+from tests.factories import UserFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip PostgreSQL-only and worker tests where those servers are not configured."""
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+    has_broker = bool(os.environ.get("CELERY_BROKER_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "celery_worker" in item.keywords and not (has_broker and on_postgres):
+            item.add_marker(
+                pytest.mark.skip(reason="needs Redis and PostgreSQL: set CELERY_BROKER_URL and DATABASE_URL")
+            )
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(username="marketer", roles=[MARKETING])
+
+
+@pytest.fixture
+def rep(db):
+    return UserFactory(username="rep", roles=[SALES])
+
+
+@pytest.fixture
+def sales_manager(db):
+    return UserFactory(username="manager", roles=[SALES_MANAGER])
+
+
+@pytest.fixture
+def revops(db):
+    return UserFactory(username="revops", roles=[REVOPS])
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def marketer_api(marketer):
+    """An API client authenticated with the marketer's token, as another system would be."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=marketer)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"

@@ -1,0 +1,73 @@
+"""factory_boy factories shared by the whole suite."""
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from leads.models import Account, EngagementEvent, EventKind, Lead
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@leadflow.test")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if not create or not extracted:
+            return
+        for role in extracted:
+            group, _ = Group.objects.get_or_create(name=role)
+            self.groups.add(group)
+        self.save()
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Precision Parts {n}")
+    domain = factory.Sequence(lambda n: f"precision-parts-{n}.example")
+    segment = "automotive"
+    facility_type = "plant"
+    country = "Germany"
+    region = "europe"
+    employee_count = 800
+    annual_revenue_usd = 120_000_000
+    processes = factory.LazyFunction(lambda: ["cnc_machining"])
+    technologies = factory.LazyFunction(lambda: ["erp"])
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    email = factory.Sequence(lambda n: f"engineer{n}@precision-parts.example")
+    first_name = "Dana"
+    last_name = factory.Sequence(lambda n: f"Keller{n}")
+    job_title = "Manufacturing Engineer"
+    job_function = "engineering"
+    seniority = "individual"
+    country = "Germany"
+    region = "europe"
+    first_touch_source = "google"
+    account = factory.SubFactory(AccountFactory)
+    score_stale = False
+
+
+class EngagementEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EngagementEvent
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = EventKind.PAGE_VIEW
+    url = "https://www.example.com/products/"
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    external_id = factory.Sequence(lambda n: f"evt-{n}")

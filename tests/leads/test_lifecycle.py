@@ -1,0 +1,141 @@
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from leads import services
+from leads.errors import IllegalTransition, LeadNotFound
+from leads.lifecycle import ALLOWED_TRANSITIONS
+from leads.models import Lead, LeadStatus, StatusChange
+from tests.factories import LeadFactory
+
+LEGAL = [(source, target) for source, targets in ALLOWED_TRANSITIONS.items() for target in targets]
+ILLEGAL = [
+    (source, target)
+    for source in LeadStatus.values
+    for target in LeadStatus.values
+    if target not in ALLOWED_TRANSITIONS[source]
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("source", "target"), LEGAL)
+def test_transition_legal_writes_audit_row(source, target, marketer):
+    lead = LeadFactory(status=source, fit_score=61, engagement_score=44.5, ruleset_version=3)
+
+    change = services.lead_transition(lead_id=lead.pk, to_status=target, actor=marketer, reason="checked")
+
+    lead.refresh_from_db()
+    assert lead.status == target
+    assert lead.status_changed_at is not None
+    assert change.from_status == source
+    assert change.to_status == target
+    assert change.actor == marketer
+    assert change.reason == "checked"
+    assert change.fit_score == 61
+    assert change.engagement_score == 44.5
+    assert change.ruleset_version == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("source", "target"), ILLEGAL)
+def test_transition_illegal_raises_and_changes_nothing(source, target):
+    lead = LeadFactory(status=source)
+
+    with pytest.raises(IllegalTransition) as raised:
+        services.lead_transition(lead_id=lead.pk, to_status=target)
+
+    assert f"cannot move from {source} to {target}" in raised.value.message
+    assert raised.value.status_code == 409
+    lead.refresh_from_db()
+    assert lead.status == source
+    assert StatusChange.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_transition_unknown_status_rejected():
+    lead = LeadFactory()
+
+    with pytest.raises(IllegalTransition, match="Unknown status 'hot'"):
+        services.lead_transition(lead_id=lead.pk, to_status="hot")
+
+
+@pytest.mark.django_db
+def test_transition_missing_lead_not_found():
+    with pytest.raises(LeadNotFound, match="Lead 999999 does not exist"):
+        services.lead_transition(lead_id=999999, to_status=LeadStatus.MQL)
+
+
+@pytest.mark.django_db
+def test_transition_expected_from_mismatch_rejected():
+    lead = LeadFactory(status=LeadStatus.MQL)
+
+    with pytest.raises(IllegalTransition, match="is mql, not new"):
+        services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.NURTURE, expected_from=LeadStatus.NEW)
+
+    assert StatusChange.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_status_change_is_append_only():
+    lead = LeadFactory()
+    change = services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.MQL, rule="scoring.thresholds")
+
+    change.reason = "rewritten"
+    with pytest.raises(ValueError, match="append-only"):
+        change.save()
+    with pytest.raises(ValueError, match="append-only"):
+        change.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transition_hooks_run_after_commit():
+    seen: list[str] = []
+    hook = lambda change: seen.append(change.to_status)  # noqa: E731
+    services.register_after_transition(hook)
+    try:
+        lead = LeadFactory()
+        services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.NURTURE)
+    finally:
+        services._after_transition_hooks.remove(hook)
+
+    assert seen == [LeadStatus.NURTURE]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_transitions_only_one_wins(monkeypatch):
+    """Two workers move the same new lead at once; the row lock lets exactly one succeed."""
+    lead = LeadFactory(status=LeadStatus.NEW)
+    real_allowed = services.allowed_next_statuses
+
+    def slow_allowed(status):
+        # Widen the window between reading the status and writing the new one.
+        time.sleep(0.3)
+        return real_allowed(status)
+
+    monkeypatch.setattr(services, "allowed_next_statuses", slow_allowed)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def move(target: str) -> None:
+        barrier.wait()
+        try:
+            services.lead_transition(lead_id=lead.pk, to_status=target, expected_from=LeadStatus.NEW)
+            outcomes[target] = "won"
+        except IllegalTransition:
+            outcomes[target] = "lost"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move, args=(target,)) for target in (LeadStatus.MQL, LeadStatus.DISQUALIFIED)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) == ["lost", "won"]
+    winner = next(target for target, outcome in outcomes.items() if outcome == "won")
+    assert Lead.objects.get(pk=lead.pk).status == winner
+    assert StatusChange.objects.filter(lead_id=lead.pk).count() == 1
