@@ -1,0 +1,73 @@
+"""Playwright fixtures: Debian's Chromium against pytest-django's live server.
+
+Browser tests are marked `browser`. Without /usr/bin/chromium they skip, except under
+CI=true, where a missing browser fails the run instead of hiding the tests.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread, and Django refuses database
+# access from a thread with a running loop unless told that it is safe here.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# Keep the live server on the loopback interface.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+VIEWPORT = {"width": 1440, "height": 900}
+# Milliseconds Playwright waits for an element or a navigation before failing.
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"Browser tests need Debian's Chromium at {CHROMIUM}; install it with apt-get install chromium."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    browser_page = context.new_page()
+    yield browser_page
+    context.close()
+
+
+@pytest.fixture
+def marketer_page(page, marketer, live_server, client):
+    """A page whose browser holds the marketer's session, without going through the login form."""
+    client.force_login(marketer)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    return page
+
+
+@pytest.fixture
+def screenshot(request):
+    """Save a full-page screenshot named after the test and a step, for a person to look at."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def save(page, step):
+        path = SCREENSHOTS / f"{request.node.name}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
