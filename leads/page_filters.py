@@ -61,9 +61,9 @@ def code_label(value: str) -> str:
     return " ".join(_CODE_WORDS.get(word, word.capitalize()) for word in words)
 
 
-def _invalid_choice(what: str) -> dict[str, str]:
+def _invalid_choice(field_description: str) -> dict[str, str]:
     return {
-        "invalid_choice": f"No lead in the queue has the {what} %(value)s; pick one from the list."
+        "invalid_choice": f"No lead in the queue has the {field_description} %(value)s; pick one from the list."
     }
 
 

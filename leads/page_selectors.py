@@ -1,6 +1,6 @@
 """Read queries and display shapes for the lead pages (MQL queue and lead detail).
 
-The API has its own selectors in leads.selectors; these shape data for templates:
+The API has its own selectors in leads.selectors. These shape data for templates:
 score bands, the top reasons of a score, the merged timeline and the breakdown tables.
 """
 
@@ -190,8 +190,8 @@ def top_reasons(breakdown: dict[str, Any] | None, limit: int = 3) -> list[ScoreR
 
 
 def lead_for_page(*, user: AbstractBaseUser | AnonymousUser, lead_id: int) -> Lead | None:
-    """Load a lead with its account and owner, or None when it does not exist or the user
-    may not see it (the page then answers 404, so a rep cannot probe for colleagues' leads)."""
+    """Load a lead with its account and owner, or None if it does not exist or the user may
+    not see it. Both cases look the same, so a rep cannot probe for colleagues' leads."""
     return (
         visible_leads(user)
         .select_related("account", "account__owner", "owner")

@@ -55,7 +55,7 @@ class QueueRow:
 
 @dataclass(frozen=True)
 class SortColumn:
-    """A sortable column heading: its current direction and the sort a click asks for."""
+    """A sortable column heading: its current direction and the sort a click requests."""
 
     key: str
     direction: str  # "asc", "desc" or ""
@@ -83,9 +83,9 @@ def _queue_query(request: HttpRequest, page_number: int) -> QueryDict:
     """Rebuild the queue's query string without empty values, for links and the address bar."""
     query = QueryDict(mutable=True)
     for key, values in request.GET.lists():
-        kept = [value for value in values if value.strip()]
-        if kept and key != "page":
-            query.setlist(key, kept)
+        non_empty_values = [value for value in values if value.strip()]
+        if non_empty_values and key != "page":
+            query.setlist(key, non_empty_values)
     if page_number > 1:
         query["page"] = str(page_number)
     return query
@@ -130,7 +130,7 @@ def mql_queue(request: HttpRequest) -> HttpResponse:
     response = render(
         request, "leads/_queue_results.html" if partial else "leads/queue.html", context
     )
-    # The same URL answers with a fragment or a page, so caches must keep them apart.
+    # The same URL returns a fragment or a whole page, so caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])
     if partial:
         url = reverse("leads:queue")
@@ -213,7 +213,7 @@ def lead_timeline(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_transition_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Move the lead to nurture or disqualify it; a rejected move changes nothing and says why."""
+    """Move the lead to nurture or disqualify it. A rejected move changes nothing and shows why."""
     lead = _visible_lead_or_404(request, lead_id)
     if not has_role(request.user, *TRANSITION_ROLES):
         raise PermissionDenied("Only marketing and revenue operations move leads from this page.")

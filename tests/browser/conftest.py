@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread, and Django refuses database
-# access from a thread with a running loop unless told that it is safe here.
+# Playwright's sync API runs an event loop in this thread, and Django raises
+# SynchronousOnlyOperation on database access from such a thread unless this is set.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 # Keep the live server on the loopback interface.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
@@ -51,13 +51,23 @@ def page(browser, live_server, transactional_db):
 
 
 @pytest.fixture
-def marketer_page(page, marketer, live_server, client):
-    """A page whose browser holds the marketer's session, without going through the login form."""
-    client.force_login(marketer)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    return page
+def log_in(page, live_server, client):
+    """Log the page in as a user through a session cookie, skipping the login form."""
+
+    def log_in_as(user):
+        client.force_login(user)
+        session_id = client.cookies["sessionid"].value
+        page.context.add_cookies(
+            [{"name": "sessionid", "value": session_id, "url": live_server.url}]
+        )
+        return page
+
+    return log_in_as
+
+
+@pytest.fixture
+def marketer_page(log_in, marketer):
+    return log_in(marketer)
 
 
 @pytest.fixture

@@ -121,7 +121,39 @@ def test_queue_filter_and_sort_swap_table(marketer_page, queue_leads, screenshot
     # A reload renders the whole page from the pushed URL, with the filters still set.
     page.reload()
     expect(page.get_by_label("Region")).to_have_value("europe")
+    expect(page.get_by_label("Source")).to_have_value("google")
     assert lead_names(page) == ["Ines Vogel"]
+
+    # Going back restores the previous filters in the form as well as in the table.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"\?region=europe&sort=-engagement$"))
+    expect(page.get_by_label("Source")).to_have_value("")
+    expect(page.get_by_test_id("result-count")).to_contain_text("2 matching leads")
+
+
+def test_queue_pages_keep_filter_and_sort(marketer_page, screenshot):
+    for score in range(30):
+        scored_lead(fit=40 + score, engagement=90 - score, region="europe")
+    scored_lead(fit=99, region="asia_pacific")
+    page = marketer_page
+    page.goto("/leads/queue/?region=europe&sort=engagement")
+
+    expect(page.get_by_test_id("result-count")).to_contain_text("30 matching leads")
+    expect(page.get_by_test_id("result-count")).to_contain_text("showing 1\u201325")
+    screenshot(page, "first")
+
+    page.get_by_role("link", name="Next →").click()
+
+    expect(page).to_have_url(re.compile(r"\?region=europe&sort=engagement&page=2$"))
+    expect(page.get_by_test_id("result-count")).to_contain_text("showing 26\u201330")
+    # Engagement lowest first: the five highest engagement scores are on page 2.
+    expect(page.get_by_test_id("engagement-score")).to_have_text(["86", "87", "88", "89", "90"])
+    expect(page.get_by_label("Region")).to_have_value("europe")
+
+    page.get_by_test_id("sort-fit").click()
+
+    expect(page).to_have_url(re.compile(r"\?region=europe&sort=-fit$"))
+    expect(page.get_by_test_id("fit-score").first).to_have_text("69")
 
 
 def test_queue_search_and_empty_state(marketer_page, queue_leads, screenshot):
@@ -201,3 +233,28 @@ def test_lead_page_move_to_nurture(marketer_page, marketer, screenshot):
         LeadStatus.NURTURE,
         marketer,
     )
+
+
+def test_rep_sees_own_lead_read_only(log_in, rep, screenshot):
+    own = scored_lead(first_name="Ines", last_name="Vogel", owner=rep)
+    colleagues = scored_lead(owner=None)
+    page = log_in(rep)
+
+    page.goto(f"/leads/{own.pk}/")
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ines Vogel")
+    expect(page.get_by_test_id("breakdown")).to_be_visible()
+    expect(page.get_by_test_id("transition-form")).to_have_count(0)
+    expect(page.get_by_role("link", name="MQL queue")).to_have_count(0)
+    screenshot(page, "own-lead")
+
+    response = page.goto(f"/leads/{colleagues.pk}/")
+
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+
+    response = page.goto("/leads/queue/")
+
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("You have no access to this page")
+    screenshot(page, "queue-forbidden")
