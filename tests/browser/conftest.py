@@ -23,13 +23,21 @@ VIEWPORT = {"width": 1440, "height": 900}
 TIMEOUT_MS = 10_000
 
 
+def require_chromium(path=CHROMIUM, environ=os.environ):
+    """Skip the calling test when Chromium is missing, or fail it under CI=true."""
+    if path.exists():
+        return
+    message = (
+        f"Browser tests need Debian's Chromium at {path}; install it with apt-get install chromium."
+    )
+    if environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        message = f"Browser tests need Debian's Chromium at {CHROMIUM}; install it with apt-get install chromium."
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
 
     from playwright.sync_api import sync_playwright
 

@@ -235,6 +235,23 @@ def test_lead_page_move_to_nurture(marketer_page, marketer, screenshot):
     )
 
 
+def test_lead_timeline_shows_more(marketer_page):
+    lead = scored_lead()
+    for days in range(25):
+        EngagementEventFactory(lead=lead, occurred_at=timezone.now() - timedelta(days=days + 1))
+    page = marketer_page
+    page.goto(f"/leads/{lead.pk}/")
+
+    expect(page.locator(".tl-event")).to_have_count(20)
+
+    page.get_by_test_id("timeline-more").click()
+
+    expect(page.locator(".tl-event")).to_have_count(25)
+    expect(page.get_by_test_id("timeline-more")).to_have_count(0)
+    # htmx replaced the timeline in place; the address stays the lead page.
+    expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/$"))
+
+
 def test_rep_sees_own_lead_read_only(log_in, rep, screenshot):
     own = scored_lead(first_name="Ines", last_name="Vogel", owner=rep)
     colleagues = scored_lead(owner=None)
