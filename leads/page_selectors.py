@@ -236,18 +236,6 @@ class BreakdownView:
     fast_track_event_id: int | None = None
 
     @property
-    def fit_total(self) -> float:
-        return sum(row.points for row in self.fit)
-
-    @property
-    def engagement_total(self) -> float:
-        return sum(row.points for row in self.engagement)
-
-    @property
-    def caps_removed(self) -> float:
-        return sum(cap.removed for cap in self.caps)
-
-    @property
     def fast_track_label(self) -> str:
         return _event_kind_label(self.fast_track_kind)
 
@@ -350,10 +338,6 @@ class TimelineEntry:
     at: datetime
     event: EngagementEvent | None = None
     change: StatusChange | None = None
-
-    @property
-    def kind(self) -> str:
-        return "event" if self.event is not None else "status"
 
 
 @dataclass(frozen=True)
