@@ -5,4 +5,7 @@ from leads import views
 app_name = "leads"
 urlpatterns = [
     path("queue/", views.mql_queue, name="queue"),
+    path("<int:lead_id>/", views.lead_detail, name="detail"),
+    path("<int:lead_id>/timeline/", views.lead_timeline, name="timeline"),
+    path("<int:lead_id>/transition/", views.lead_transition_view, name="transition"),
 ]

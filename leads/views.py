@@ -1,11 +1,257 @@
-"""Pages of the leads app."""
+"""Pages of the leads app: the MQL queue and the lead detail page with its lifecycle actions."""
 
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from leadflow.roles import MARKETING, REVOPS, has_role
+from leads import page_selectors
+from leads.errors import IllegalTransition, LeadNotFound
+from leads.forms import PAGE_TRANSITION_LABELS, PAGE_TRANSITIONS, LeadTransitionForm
+from leads.lifecycle import allowed_next_statuses
+from leads.models import Lead, LeadStatus
+from leads.page_filters import MQLQueueFilter
+from leads.page_selectors import SCORE_BANDS, ScoreBand, ScoreReason
+from leads.services import lead_transition
+
+logger = logging.getLogger(__name__)
+
+QUEUE_ROLES = (MARKETING, REVOPS)
+# Roles that may move a lead to nurture or disqualify it from the lead page.
+TRANSITION_ROLES = (MARKETING, REVOPS)
+QUEUE_PAGE_SIZE = 25
+QUEUE_SORT_COLUMNS = ("fit", "engagement", "mql_since")
+
+
+def _is_htmx_partial(request: HttpRequest) -> bool:
+    """Tell whether htmx asked for a fragment; a history restore needs the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+# --- MQL queue -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    lead: Lead
+    band: ScoreBand
+    reasons: list[ScoreReason]
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    """A sortable column heading: its current direction and the sort a click requests."""
+
+    key: str
+    direction: str  # "asc", "desc" or ""
+    next_sort: str
+
+    @property
+    def aria_sort(self) -> str:
+        return {"asc": "ascending", "desc": "descending"}.get(self.direction, "none")
+
+
+def _sort_columns(current_sort: str) -> dict[str, SortColumn]:
+    columns = {}
+    for key in QUEUE_SORT_COLUMNS:
+        if current_sort == f"-{key}":
+            columns[key] = SortColumn(key=key, direction="desc", next_sort=key)
+        elif current_sort == key:
+            columns[key] = SortColumn(key=key, direction="asc", next_sort=f"-{key}")
+        else:
+            # Highest scores and newest MQLs first is what a reviewer wants on the first click.
+            columns[key] = SortColumn(key=key, direction="", next_sort=f"-{key}")
+    return columns
+
+
+def _queue_query(request: HttpRequest, page_number: int) -> QueryDict:
+    """Rebuild the queue's query string without empty values, for links and the address bar."""
+    query = QueryDict(mutable=True)
+    for key, values in request.GET.lists():
+        non_empty_values = [value for value in values if value.strip()]
+        if non_empty_values and key != "page":
+            query.setlist(key, non_empty_values)
+    if page_number > 1:
+        query["page"] = str(page_number)
+    return query
 
 
 @login_required
+@require_GET
 def mql_queue(request: HttpRequest) -> HttpResponse:
-    # TODO: the queue itself; this placeholder keeps the URL stable for the skeleton.
-    return render(request, "base.html")
+    """List the MQL leads with filters, sort and pagination; htmx requests get the table only."""
+    if not has_role(request.user, *QUEUE_ROLES):
+        raise PermissionDenied("The MQL queue is for marketing and revenue operations.")
+
+    filterset = MQLQueueFilter(
+        request.GET,
+        queryset=page_selectors.queue_leads(),
+        options=page_selectors.queue_filter_options(),
+    )
+    page = Paginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        QueueRow(
+            lead=lead,
+            band=page_selectors.score_band(lead.fit_score, lead.engagement_score),
+            reasons=page_selectors.top_reasons(lead.score_breakdown),
+        )
+        for lead in page
+    ]
+    query = _queue_query(request, page.number)
+
+    partial = _is_htmx_partial(request)
+    context: dict[str, Any] = {
+        "nav": "queue",
+        "filterset": filterset,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "rows": rows,
+        "query": query,
+        "sort": filterset.sort_value,
+        "sort_columns": _sort_columns(filterset.sort_value),
+        "score_bands": SCORE_BANDS,
+        "partial": partial,
+    }
+    response = render(
+        request, "leads/_queue_results.html" if partial else "leads/queue.html", context
+    )
+    # The same URL returns a fragment or a whole page, so caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    if partial:
+        url = reverse("leads:queue")
+        response["HX-Push-Url"] = f"{url}?{query.urlencode()}" if query else url
+    return response
+
+
+# --- Lead detail -----------------------------------------------------------------------------
+
+
+def _visible_lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
+    lead = page_selectors.lead_for_page(user=request.user, lead_id=lead_id)
+    if lead is None:
+        raise Http404(f"No lead {lead_id} that you may open.")
+    return lead
+
+
+def _timeline_limit(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("timeline", page_selectors.TIMELINE_PAGE_SIZE))
+    except ValueError:
+        return page_selectors.TIMELINE_PAGE_SIZE
+
+
+def _render_detail(
+    request: HttpRequest,
+    lead: Lead,
+    *,
+    form: LeadTransitionForm | None = None,
+    transition_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    breakdown = page_selectors.score_breakdown_for_page(lead)
+    allowed = allowed_next_statuses(lead.status)
+    can_transition = has_role(request.user, *TRANSITION_ROLES)
+    context = {
+        "nav": "queue" if lead.status == LeadStatus.MQL else "",
+        "lead": lead,
+        "band": page_selectors.score_band(lead.fit_score, lead.engagement_score),
+        "breakdown": breakdown,
+        "rules_by_event": breakdown.rules_by_event(),
+        "timeline": page_selectors.lead_timeline(lead=lead, limit=_timeline_limit(request)),
+        "timeline_step": page_selectors.TIMELINE_PAGE_SIZE,
+        "can_transition": can_transition,
+        "transition_actions": [
+            (status.value, PAGE_TRANSITION_LABELS[status])
+            for status in PAGE_TRANSITIONS
+            if status in allowed
+        ],
+        "form": form or LeadTransitionForm(initial={"expected_from": lead.status}),
+        "transition_error": transition_error,
+        "can_see_queue": has_role(request.user, *QUEUE_ROLES),
+    }
+    return render(request, "leads/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Show a lead: fields, account, score breakdown, timeline and the lifecycle actions."""
+    lead = _visible_lead_or_404(request, lead_id)
+    return _render_detail(request, lead)
+
+
+@login_required
+@require_GET
+def lead_timeline(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Render the timeline fragment alone, for the "show more" link."""
+    lead = _visible_lead_or_404(request, lead_id)
+    breakdown = page_selectors.score_breakdown_for_page(lead)
+    context = {
+        "lead": lead,
+        "timeline": page_selectors.lead_timeline(lead=lead, limit=_timeline_limit(request)),
+        "timeline_step": page_selectors.TIMELINE_PAGE_SIZE,
+        "rules_by_event": breakdown.rules_by_event(),
+    }
+    return render(request, "leads/_timeline.html", context)
+
+
+@login_required
+@require_POST
+def lead_transition_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Move the lead to nurture or disqualify it. A rejected move changes nothing and shows why."""
+    lead = _visible_lead_or_404(request, lead_id)
+    if not has_role(request.user, *TRANSITION_ROLES):
+        raise PermissionDenied("Only marketing and revenue operations move leads from this page.")
+
+    form = LeadTransitionForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, lead, form=form, status=400)
+
+    from_label = lead.get_status_display()
+    to_status = form.cleaned_data["to_status"]
+    try:
+        lead_transition(
+            lead_id=lead.pk,
+            to_status=to_status,
+            actor=request.user if request.user.is_authenticated else None,
+            reason=form.cleaned_data["reason"],
+            expected_from=form.cleaned_data["expected_from"],
+        )
+    except LeadNotFound as error:
+        raise Http404(error.message) from error
+    except IllegalTransition as error:
+        logger.info(
+            "Page transition of lead %s to %s rejected: %s",
+            lead.pk,
+            to_status,
+            error.code,
+            extra={"lead_id": lead.pk, "actor_id": request.user.pk},
+        )
+        # A fresh form carries the status the lead has now, so a second try is deliberate.
+        fresh_form = LeadTransitionForm(
+            initial={"expected_from": lead.status, "reason": form.cleaned_data["reason"]}
+        )
+        return _render_detail(
+            request, lead, form=fresh_form, transition_error=error.message, status=409
+        )
+
+    messages.success(
+        request,
+        f"{lead.display_name} moved from {from_label} to {LeadStatus(to_status).label}.",
+    )
+    return redirect("leads:detail", lead_id=lead.pk)
