@@ -152,6 +152,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, engagement events, scores and handoffs for B2B manufacturers.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operation ids and tags start after the version: "leads_list" under the tag "leads".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # One name per choice set that several fields share, instead of generated hash names.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "EventKindEnum": "leads.models.EventKind",
+    },
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -13,3 +13,18 @@ class LeadNotFound(NotFoundError):
 
 class InvalidLeadData(ApplicationError):
     code = "invalid_lead"
+
+
+class InvalidEvent(ApplicationError):
+    code = "invalid_event"
+
+
+class InvalidEventRequest(ApplicationError):
+    """The body of an event request is not an event object or a list of 1 to 1,000 of them."""
+
+    code = "invalid_event_request"
+
+
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    status_code = 413

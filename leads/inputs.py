@@ -114,26 +114,51 @@ def _email(value: Any, name: str, errors: dict[str, list[str]]) -> str | None:
     return normalize_email(value)
 
 
-def parse_lead(data: Any) -> LeadInput:
-    """Validate one lead; raise InputError naming every bad field."""
-    errors: dict[str, list[str]] = {}
-    if not isinstance(data, dict):
-        raise InputError(
-            {
-                "non_field_errors": [
-                    f"Expected an object with lead fields, got {type(data).__name__}."
-                ]
-            }
-        )
+LEAD_IDENTITY_FIELDS = frozenset({"email", "external_id", "source_system"})
+# Fields an edit may change: everything a source sends except what identifies the lead.
+LEAD_EDITABLE_FIELDS = frozenset(
+    (set(LEAD_TEXT_FIELDS) - LEAD_IDENTITY_FIELDS)
+    | LEAD_BOOL_FIELDS
+    | {"interests", "custom_attributes"}
+)
+LEAD_INPUT_FIELDS = LEAD_IDENTITY_FIELDS | LEAD_EDITABLE_FIELDS
+# Lead fields that no input sets, with the reason given to a sender who tries.
+LEAD_READ_ONLY_FIELDS = {
+    "id": "Read-only; the id is assigned when the lead is created.",
+    "status": "Read-only; the status changes only through a lifecycle transition.",
+    "status_changed_at": "Read-only; the lifecycle sets it.",
+    "fit_score": "Read-only; scoring sets it.",
+    "engagement_score": "Read-only; scoring sets it.",
+    "ruleset_version": "Read-only; scoring sets it.",
+    "score_breakdown": "Read-only; scoring sets it.",
+    "scored_at": "Read-only; scoring sets it.",
+    "score_stale": "Read-only; scoring sets it.",
+    "account": "Read-only; the lead links to the account of its e-mail domain.",
+    "owner": "Read-only; the handoff to a sales rep sets the owner.",
+    "created_at": "Read-only; set when the lead is stored.",
+    "updated_at": "Read-only; set when the lead is stored.",
+}
 
-    email = _email(data.get("email"), "email", errors)
-    external_id = _text(data.get("external_id"), "external_id", 128, errors) or None
-    source_system = _text(data.get("source_system"), "source_system", 64, errors)
-    if email is None and external_id is None and "email" not in errors:
-        errors.setdefault("email", []).append(
-            "Missing: a lead needs an e-mail address, or an external_id from its source system."
-        )
 
+def _reject_unexpected_fields(
+    data: dict[str, Any], accepted: frozenset[str], errors: dict[str, list[str]]
+) -> None:
+    for name in data:
+        if name in accepted:
+            continue
+        if name in LEAD_READ_ONLY_FIELDS:
+            message = LEAD_READ_ONLY_FIELDS[name]
+        elif name in LEAD_IDENTITY_FIELDS:
+            message = "Cannot be changed by an edit because it identifies the lead."
+        else:
+            message = "Unknown field; put attributes of the source system in custom_attributes."
+        errors.setdefault(str(name), []).append(message)
+
+
+def _lead_attributes(
+    data: dict[str, Any], errors: dict[str, list[str]]
+) -> tuple[dict[str, Any], list[str] | None, dict[str, Any]]:
+    """Validate the editable fields present in `data`: text and flags, interests, custom attributes."""
     fields: dict[str, Any] = {}
     for name, max_length in LEAD_TEXT_FIELDS.items():
         if name in data and name != "source_system":
@@ -161,6 +186,36 @@ def parse_lead(data: Any) -> LeadInput:
             f"Expected an object, got {type(custom).__name__}."
         )
         custom = {}
+    return fields, interests, custom
+
+
+def parse_lead(data: Any, *, strict: bool = False) -> LeadInput:
+    """Validate one lead; raise InputError naming every bad field.
+
+    Keys that are no lead input are ignored, unless `strict` is set: then each
+    unknown or read-only key is an error too, as the API reports it.
+    """
+    errors: dict[str, list[str]] = {}
+    if not isinstance(data, dict):
+        raise InputError(
+            {
+                "non_field_errors": [
+                    f"Expected an object with lead fields, got {type(data).__name__}."
+                ]
+            }
+        )
+    if strict:
+        _reject_unexpected_fields(data, LEAD_INPUT_FIELDS, errors)
+
+    email = _email(data.get("email"), "email", errors)
+    external_id = _text(data.get("external_id"), "external_id", 128, errors) or None
+    source_system = _text(data.get("source_system"), "source_system", 64, errors)
+    if email is None and external_id is None and "email" not in errors:
+        errors.setdefault("email", []).append(
+            "Missing: a lead needs an e-mail address, or an external_id from its source system."
+        )
+
+    fields, interests, custom = _lead_attributes(data, errors)
 
     if errors:
         raise InputError(errors)
@@ -172,6 +227,44 @@ def parse_lead(data: Any) -> LeadInput:
         interests=interests,
         custom_attributes=custom,
     )
+
+
+def parse_lead_changes(data: Any) -> dict[str, Any]:
+    """Validate a partial edit of a lead; return the changed fields or raise InputError.
+
+    Only editable fields are accepted. A null text field or null interests
+    clear the value, and custom_attributes are merged into the stored ones.
+    """
+    if not isinstance(data, dict):
+        raise InputError(
+            {
+                "non_field_errors": [
+                    f"Expected an object with the lead fields to change, got {type(data).__name__}."
+                ]
+            }
+        )
+    if not data:
+        raise InputError(
+            {
+                "non_field_errors": [
+                    "No fields to change; send at least one of "
+                    f"{', '.join(sorted(LEAD_EDITABLE_FIELDS))}."
+                ]
+            }
+        )
+    errors: dict[str, list[str]] = {}
+    _reject_unexpected_fields(data, LEAD_EDITABLE_FIELDS, errors)
+
+    fields, interests, custom = _lead_attributes(data, errors)
+
+    if errors:
+        raise InputError(errors)
+    changes = dict(fields)
+    if "interests" in data:
+        changes["interests"] = interests or []
+    if custom:
+        changes["custom_attributes"] = custom
+    return changes
 
 
 def _datetime(value: Any, name: str, errors: dict[str, list[str]]) -> datetime | None:

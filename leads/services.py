@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -152,10 +153,20 @@ def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:
     return ids
 
 
+RESCORE_TASK = "scoring.rescore_leads"
+
+
 def enqueue_rescore(lead_ids: list[int]) -> None:
     """Send the lead ids to the scoring task by name; a broker failure is only logged, the flag stays."""
+    if celery_app.conf.task_always_eager and RESCORE_TASK not in celery_app.tasks:
+        # Eager mode runs only registered tasks; an unknown name would instead be published to
+        # the default broker. The stale flag keeps the work until the scoring app registers it.
+        logger.warning(
+            "Task %s is not registered; %s leads stay marked stale", RESCORE_TASK, len(lead_ids)
+        )
+        return
     try:
-        celery_app.signature("scoring.rescore_leads", args=[lead_ids]).apply_async()
+        celery_app.signature(RESCORE_TASK, args=[lead_ids]).apply_async()
     except (OperationalError, OSError):
         # The stale flag is already committed, so the sweep retries these leads later.
         logger.warning(
@@ -311,29 +322,39 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
 
 
 def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResult | None]) -> None:
-    external_ids = [event.external_id for _, event in parsed]
-    existing = dict(
-        EngagementEvent.objects.filter(external_id__in=external_ids).values_list(
-            "external_id", "lead_id"
-        )
+    # Stored duplicates are settled before leads are resolved, so a resend writes nothing at all.
+    stored = dict(
+        EngagementEvent.objects.filter(
+            external_id__in=[event.external_id for _, event in parsed]
+        ).values_list("external_id", "lead_id")
     )
-    lead_ids_by_key = _resolve_event_leads([event for _, event in parsed], results, parsed)
-
-    to_create: list[tuple[int, EngagementEvent]] = []
-    seen: set[str] = set()
     for index, event in parsed:
-        if results[index] is not None:
-            continue
-        if event.external_id in existing or event.external_id in seen:
+        if event.external_id in stored:
             results[index] = EventResult(
                 index=index,
                 status="duplicate",
                 external_id=event.external_id,
-                lead_id=existing.get(event.external_id),
+                lead_id=stored[event.external_id],
+            )
+    pending = [(index, event) for index, event in parsed if results[index] is None]
+
+    lead_ids_by_key, new_lead_ids = _resolve_event_leads(pending, results)
+
+    to_create: list[tuple[int, EngagementEvent]] = []
+    first_lead_ids: dict[str, int] = {}
+    for index, event in pending:
+        if results[index] is not None:
+            continue
+        lead_id = lead_ids_by_key[_lead_key(event)]
+        if event.external_id in first_lead_ids:
+            results[index] = EventResult(
+                index=index,
+                status="duplicate",
+                external_id=event.external_id,
+                lead_id=first_lead_ids[event.external_id],
             )
             continue
-        seen.add(event.external_id)
-        lead_id = lead_ids_by_key[_lead_key(event)]
+        first_lead_ids[event.external_id] = lead_id
         to_create.append(
             (
                 index,
@@ -353,78 +374,154 @@ def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResul
 
     # TODO: a concurrent request storing the same external_id between the check above and this
     # insert is skipped by the unique index but still reported as created here.
-    created = EngagementEvent.objects.bulk_create(
-        [row for _, row in to_create], ignore_conflicts=True
-    )
-    for (index, row), _ in zip(to_create, created, strict=True):
+    EngagementEvent.objects.bulk_create([row for _, row in to_create], ignore_conflicts=True)
+    # ignore_conflicts leaves primary keys unset, so they are read back by external_id.
+    event_ids: dict[str, int] = {}
+    if to_create:
+        event_ids = dict(
+            EngagementEvent.objects.filter(
+                external_id__in=[row.external_id for _, row in to_create]
+            ).values_list("external_id", "pk")
+        )
+    for index, row in to_create:
         results[index] = EventResult(
             index=index,
             status="created",
             external_id=row.external_id,
-            event_id=row.pk,
+            event_id=event_ids.get(row.external_id),
             lead_id=row.lead_id,
         )
 
     touched = {row.lead_id for _, row in to_create}
-    leads_mark_stale(lead_ids=touched)
+    leads_mark_stale(lead_ids=touched | new_lead_ids)
     logger.info("Stored %s engagement events for %s leads", len(to_create), len(touched))
 
 
-def _lead_key(event: EventInput) -> tuple[str, str]:
+LeadKey = tuple[str, str, str]
+
+
+def _lead_key(event: EventInput) -> LeadKey:
     if event.lead_id is not None:
-        return ("id", str(event.lead_id))
+        return ("id", str(event.lead_id), "")
     if event.email:
-        return ("email", event.email)
-    return ("external", f"{event.source_system}:{event.lead_external_id}")
+        return ("email", event.email, "")
+    return ("external", event.source_system, event.lead_external_id or "")
 
 
 def _resolve_event_leads(
-    events: list[EventInput],
-    results: list[EventResult | None],
-    parsed: list[tuple[int, EventInput]],
-) -> dict[tuple[str, str], int]:
+    pending: list[tuple[int, EventInput]], results: list[EventResult | None]
+) -> tuple[dict[LeadKey, int], set[int]]:
     """Map each event's lead reference to a lead id, creating leads for unknown e-mails.
 
-    An event naming a lead id or external id that does not exist gets an error result.
+    Returns the mapping and the ids of the leads created. An event naming a lead id
+    or external id that does not exist gets an error result. The number of queries is
+    fixed, except that SQLite splits the insert of many new leads into batches.
     """
-    keys = {_lead_key(event) for event in events}
-    resolved: dict[tuple[str, str], int] = {}
+    keys = {_lead_key(event) for _, event in pending}
+    resolved: dict[LeadKey, int] = {}
+    new_lead_ids: set[int] = set()
 
-    ids = [int(value) for kind, value in keys if kind == "id"]
-    for lead_id in Lead.objects.filter(pk__in=ids).values_list("pk", flat=True):
-        resolved[("id", str(lead_id))] = lead_id
+    ids = [int(value) for kind, value, _ in keys if kind == "id"]
+    if ids:
+        for lead_id in Lead.objects.filter(pk__in=ids).values_list("pk", flat=True):
+            resolved[("id", str(lead_id), "")] = lead_id
 
-    emails = [value for kind, value in keys if kind == "email"]
-    for lead_id, email in Lead.objects.filter(email__in=emails).values_list("pk", "email"):
-        resolved[("email", (email or "").lower())] = lead_id
-    for email in emails:
-        if ("email", email) not in resolved:
-            lead, _ = lead_upsert(data=LeadInput(email=email))
-            resolved[("email", email)] = lead.pk
+    emails = [value for kind, value, _ in keys if kind == "email"]
+    if emails:
+        for lead_id, email in Lead.objects.filter(email__in=emails).values_list("pk", "email"):
+            resolved[("email", (email or "").lower(), "")] = lead_id
+        unknown = [email for email in emails if ("email", email, "") not in resolved]
+        if unknown:
+            created = leads_create_for_emails(emails=unknown)
+            for email, lead_id in created.items():
+                resolved[("email", email, "")] = lead_id
+            new_lead_ids.update(created.values())
 
-    for kind, value in keys:
-        if kind != "external":
-            continue
-        source_system, external_id = value.split(":", 1)
-        found_id = (
-            Lead.objects.filter(source_system=source_system, external_id=external_id)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if found_id is not None:
-            resolved[(kind, value)] = found_id
+    external_keys = [key for key in keys if key[0] == "external"]
+    if external_keys:
+        condition = Q()
+        for _, source_system, external_id in external_keys:
+            condition |= Q(source_system=source_system, external_id=external_id)
+        matches = Lead.objects.filter(condition).values_list("pk", "source_system", "external_id")
+        for found_id, found_system, found_external_id in matches:
+            resolved[("external", found_system, found_external_id or "")] = found_id
 
-    for index, event in parsed:
+    for index, event in pending:
         key = _lead_key(event)
         if key in resolved:
             continue
-        field_name = "lead_id" if key[0] == "id" else "lead_external_id"
+        if key[0] == "id":
+            errors = {
+                "lead_id": [f"Lead {key[1]} does not exist; name the lead by email to create it."]
+            }
+        else:
+            errors = {
+                "lead_external_id": [
+                    f"No lead has external_id {key[2]!r} in source_system {key[1]!r}; "
+                    "name the lead by email to create it."
+                ]
+            }
         results[index] = EventResult(
-            index=index,
-            status="error",
-            external_id=event.external_id,
-            errors={
-                field_name: [f"No lead {key[1]!r} exists; send the lead's email to create it."]
-            },
+            index=index, status="error", external_id=event.external_id, errors=errors
         )
-    return resolved
+    return resolved, new_lead_ids
+
+
+def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
+    """Create a bare lead for each lower-case e-mail address; return the lead ids by address.
+
+    The set-based counterpart of lead_upsert for events from people not seen
+    before: each lead links to its company's account as lead_upsert would link
+    it, in a fixed number of queries apart from SQLite's batching of large inserts.
+    An address that already has a lead, even one a concurrent request just
+    created, keeps that lead. The new leads are stale; the caller enqueues them.
+    """
+    addresses = sorted(set(emails))
+    if not addresses:
+        return {}
+    domains = {address: normalize_domain(email_domain(address)) for address in addresses}
+    account_ids = accounts_get_or_create(
+        domains={domain for domain in domains.values() if domain and not is_free_mail(domain)}
+    )
+
+    Lead.objects.bulk_create(
+        [
+            Lead(
+                email=address,
+                account_id=account_ids.get(domains[address] or ""),
+                score_stale=True,
+            )
+            for address in addresses
+        ],
+        ignore_conflicts=True,
+    )
+    lead_ids = {
+        email or "": lead_id
+        for email, lead_id in Lead.objects.filter(email__in=addresses).values_list("email", "pk")
+    }
+    logger.info("Created leads for %s unknown e-mail addresses", len(addresses))
+    return lead_ids
+
+
+def accounts_get_or_create(*, domains: set[str]) -> dict[str, int]:
+    """Find or create the accounts of company domains; return the account ids by domain.
+
+    A new account is named after its domain, as account_for_email names it.
+    """
+    if not domains:
+        return {}
+    account_ids: dict[str, int] = {}
+    for domain, account_id in Account.objects.filter(domain__in=domains).values_list(
+        "domain", "pk"
+    ):
+        account_ids[domain or ""] = account_id
+    missing = sorted(domains - account_ids.keys())
+    if missing:
+        # Two ingests of the same new company can race here; the unique domain decides.
+        Account.objects.bulk_create(
+            [Account(domain=domain, name=domain) for domain in missing], ignore_conflicts=True
+        )
+        created = Account.objects.filter(domain__in=missing).values_list("domain", "pk")
+        for domain, account_id in created:
+            account_ids[domain or ""] = account_id
+    return account_ids

@@ -1,0 +1,146 @@
+"""Every API error, whatever raised it, has the body {"code", "message", "fields"}."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from leads import api
+from leads.models import EngagementEvent, Lead
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_401_without_credentials_names_scheme():
+    response = APIClient().get("/api/v1/leads/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {
+        "code": "not_authenticated",
+        "message": "Authentication credentials were not provided.",
+        "fields": {},
+    }
+
+
+def test_401_with_unknown_token():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
+
+    response = client.get("/api/v1/leads/")
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "code": "authentication_failed",
+        "message": "Invalid token.",
+        "fields": {},
+    }
+
+
+def test_403_session_post_without_csrf_token(marketer):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(marketer)
+
+    response = client.post("/api/v1/leads/", {"email": "dana@example.com"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "permission_denied",
+        "message": "CSRF Failed: CSRF cookie not set.",
+        "fields": {},
+    }
+    assert Lead.objects.count() == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing/", "/api/v1/leads/abc/", "/api/v2/leads/"])
+def test_404_unknown_api_path(marketer_api, path):
+    response = marketer_api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "not_found",
+        "message": f"No API resource at {path}.",
+        "fields": {},
+    }
+
+
+def test_404_page_beyond_last(marketer_api):
+    LeadFactory()
+
+    response = marketer_api.get("/api/v1/leads/?page=5")
+
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Invalid page.", "fields": {}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("delete", "/api/v1/leads/{lead}/"),
+        ("put", "/api/v1/leads/{lead}/"),
+        ("get", "/api/v1/events/"),
+        ("get", "/api/v1/leads/{lead}/transition/"),
+    ],
+)
+def test_405_method_not_allowed(marketer_api, method, path):
+    lead = LeadFactory()
+
+    response = getattr(marketer_api, method)(path.format(lead=lead.pk))
+
+    assert response.status_code == 405
+    assert response.json() == {
+        "code": "method_not_allowed",
+        "message": f'Method "{method.upper()}" not allowed.',
+        "fields": {},
+    }
+    assert Lead.objects.filter(pk=lead.pk).exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events/", "/api/v1/leads/"])
+def test_400_malformed_json(marketer_api, path):
+    response = marketer_api.post(path, '[{"kind": "page_view",]', content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "parse_error",
+        "message": "JSON parse error - Expecting property name enclosed in double quotes: "
+        "line 1 column 23 (char 22). "
+        "Send a valid JSON document; check quotes, commas and brackets.",
+        "fields": {},
+    }
+    assert EngagementEvent.objects.count() == 0
+    assert Lead.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [("text/plain", "kind=page_view"), ("application/x-www-form-urlencoded", "kind=page_view")],
+)
+def test_415_unsupported_media_type(marketer_api, content_type, raw):
+    response = marketer_api.post("/api/v1/events/", raw, content_type=content_type)
+
+    assert response.status_code == 415
+    assert response.json() == {
+        "code": "unsupported_media_type",
+        "message": f'Unsupported media type "{content_type}" in request. '
+        "Send the body as JSON with Content-Type: application/json.",
+        "fields": {},
+    }
+    assert EngagementEvent.objects.count() == 0
+
+
+def test_500_unexpected_error(marketer_api, monkeypatch, caplog):
+    def broken_selector(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(api, "leads_visible_to", broken_selector)
+
+    response = marketer_api.get("/api/v1/leads/")
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "code": "server_error",
+        "message": "The server failed to process the request; it has been logged.",
+        "fields": {},
+    }
+    assert "Unhandled error in API view LeadViewSet" in caplog.text

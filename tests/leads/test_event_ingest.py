@@ -1,0 +1,106 @@
+"""Service-level behaviour of event ingest that the API tests do not reach."""
+
+import logging
+import threading
+
+import pytest
+from django.db import connection
+
+from leads import services
+from leads.models import Account, EngagementEvent, Lead
+from tests.api.conftest import event_body
+from tests.factories import AccountFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_enqueue_rescore_without_registered_task_only_warns(monkeypatch, caplog):
+    monkeypatch.setitem(services.celery_app.conf, "task_always_eager", True)
+    monkeypatch.delitem(services.celery_app.tasks, services.RESCORE_TASK, raising=False)
+
+    def fail_send(*args, **kwargs):
+        raise AssertionError("nothing may be published for an unregistered task")
+
+    monkeypatch.setattr(services.celery_app, "send_task", fail_send)
+
+    with caplog.at_level(logging.WARNING, logger="leads.services"):
+        services.enqueue_rescore([4, 9])
+
+    assert caplog.messages == [
+        "Task scoring.rescore_leads is not registered; 2 leads stay marked stale"
+    ]
+
+
+def test_ingest_after_commit_survives_missing_task(monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setitem(services.celery_app.conf, "task_always_eager", True)
+    monkeypatch.delitem(services.celery_app.tasks, services.RESCORE_TASK, raising=False)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        results = services.events_ingest(items=[event_body()])
+
+    assert [result.status for result in results] == ["created"]
+    assert len(callbacks) == 1
+    assert Lead.objects.get().score_stale is True
+
+
+def test_created_results_carry_event_ids():
+    results = services.events_ingest(
+        items=[event_body(external_id="evt-1"), event_body(external_id="evt-2")]
+    )
+
+    stored = dict(EngagementEvent.objects.values_list("external_id", "pk"))
+    assert [result.event_id for result in results] == [stored["evt-1"], stored["evt-2"]]
+
+
+def test_leads_create_for_emails_keeps_existing_lead():
+    existing = LeadFactory(email="dana@precision-parts.example")
+
+    lead_ids = services.leads_create_for_emails(
+        emails=["dana@precision-parts.example", "kim@precision-parts.example", "kim@gmail.com"]
+    )
+
+    assert lead_ids["dana@precision-parts.example"] == existing.pk
+    assert Lead.objects.count() == 3
+    kim = Lead.objects.get(email="kim@precision-parts.example")
+    assert kim.account.domain == "precision-parts.example"
+    assert kim.score_stale is True
+    assert Lead.objects.get(email="kim@gmail.com").account is None
+
+
+def test_accounts_get_or_create_reuses_existing():
+    account = AccountFactory(domain="precision-parts.example")
+
+    account_ids = services.accounts_get_or_create(
+        domains={"precision-parts.example", "new-plant.example"}
+    )
+
+    assert account_ids["precision-parts.example"] == account.pk
+    assert Account.objects.get(pk=account_ids["new-plant.example"]).name == "new-plant.example"
+    assert Account.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_ingests_share_new_lead():
+    """Two requests naming the same unknown e-mail at once create one lead and store both events."""
+    barrier = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def ingest(external_id: str) -> None:
+        barrier.wait()
+        try:
+            results = services.events_ingest(items=[event_body(external_id=external_id)])
+            statuses.extend(result.status for result in results)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest, args=(name,)) for name in ("evt-a", "evt-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert statuses == ["created", "created"]
+    lead = Lead.objects.get()
+    assert sorted(lead.events.values_list("external_id", flat=True)) == ["evt-a", "evt-b"]
+    assert Account.objects.count() == 1
