@@ -126,6 +126,7 @@ def test_mapping_example_file_is_valid():
     assert [event.column for event in mapping.events] == [
         "TotalVisits",
         "Total Time Spent on Website",
+        "Lead Origin",
         "Last Activity",
         "Last Notable Activity",
     ]
@@ -833,13 +834,13 @@ def test_leads_csv_imports_every_row():
         "email_open": 6264,
         "other": 5443,
         "chat": 1156,
-        "form_submit": 545,
+        "form_submit": 6150,
         "email_click": 447,
         "unsubscribe": 112,
         "phone_call": 44,
         "trade_show_visit": 1,
     }
-    assert report.events_created == 57307
+    assert report.events_created == 62912
     lead = Lead.objects.get(external_id="2a272436-5132-4136-86fa-dcc88c88f482")
     assert lead.first_touch_source == "Organic Search"
     assert lead.first_touch_medium == "API"
