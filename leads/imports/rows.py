@@ -33,7 +33,8 @@ from leads.inputs import InputError, LeadInput, parse_lead
 EVENT_SOURCE = "csv-import"
 EVENT_ID_PREFIX = "import:"
 SECONDS_PER_DAY = 86_400
-# Raises the csv module's 128 KiB default, which a long notes column can exceed.
+# Raises the csv module's 128 KiB default, which a long notes column can exceed. The limit is
+# process-wide in the csv module.
 MAX_CELL_CHARACTERS = 1_000_000
 
 
@@ -151,7 +152,7 @@ def read_rows(path: Path, mapping: ImportMapping) -> tuple[Header, Iterator[tupl
                         yield row_number, cells
             except csv.Error as error:
                 raise ImportFileError(
-                    f"{path.name} row {row_number + 1} is not valid CSV: {error}; fix the quoting there."
+                    f"{path.name} row {row_number + 1} is not valid CSV: {error}; check that row for an unclosed quote."
                 ) from error
 
     return header, rows()
@@ -182,7 +183,7 @@ def check_header(cells: list[str], mapping: ImportMapping) -> Header:
             problems.append(f'Column "{column}" is not in the header{hint}')
 
     unmapped: dict[str, ColumnSpec] = {}
-    ignored = sorted(mapping.ignore_columns & positions.keys())
+    ignored = sorted((mapping.ignore_columns & positions.keys()) - mapping.mapped_columns())
     if mapping.keep_unmapped:
         used_keys = dict.fromkeys(mapping.custom_attributes, "custom_attributes")
         for column in positions:

@@ -302,6 +302,19 @@ def test_file_not_utf8_rejected_before_any_row(tmp_path):
     assert Lead.objects.count() == 0
 
 
+@pytest.mark.django_db
+def test_csv_error_mid_file_stops_after_stored_batches(tmp_path):
+    rows = [row(id="p-1"), row(id="p-2", occupation="x" * 1_000_001), row(id="p-3")]
+
+    with pytest.raises(ImportFileError) as raised:
+        run_import(tmp_path, rows, batch_size=1)
+
+    assert raised.value.message == (
+        "leads.csv row 3 is not valid CSV: field larger than field limit (1000000); check that row for an unclosed quote."
+    )
+    assert list(Lead.objects.values_list("external_id", flat=True)) == ["p-1"]
+
+
 # Fields, value maps, null values and custom attributes
 
 
