@@ -109,9 +109,14 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Celery: without a broker every task runs eagerly in the calling process.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+BROKER_CONFIGURED = bool(os.environ.get("CELERY_BROKER_URL"))
+# Without a broker, tasks run eagerly; "memory://" keeps any stray publish inside the process
+# instead of reaching Celery's default AMQP broker on localhost.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or (
+    CELERY_BROKER_URL if BROKER_CONFIGURED else None
+)
+CELERY_TASK_ALWAYS_EAGER = not BROKER_CONFIGURED
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
