@@ -192,13 +192,15 @@ class WebhookDeliveryViewSet(
 
     @extend_schema(
         summary="Send a delivery again",
-        description="Sends the same payload with the same event id and delivery id, signed anew. "
-        "It allows exactly one more attempt, made after the response.",
         request=None,
         responses={202: WebhookDeliveryOutputSerializer},
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str | None = None) -> Response:
+        """Send the same payload with the same event id and delivery id, signed anew.
+
+        It allows exactly one more attempt, made after the response.
+        """
         delivery = self.get_object()
         delivery = services.webhook_delivery_replay(delivery_id=delivery.pk, actor=request.user)
         delivery.refresh_from_db()

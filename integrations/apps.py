@@ -7,7 +7,9 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registered here, not imported by leads, so dependencies point from integrations to leads.
-        from integrations import checks, schema  # noqa: F401  (registers the check and extension)
+        # Registers the system check, the OpenAPI extension and the Celery tasks, so that tasks
+        # sent by name also run in-process when Celery runs eagerly.
+        from integrations import checks, schema, tasks  # noqa: F401
         from integrations.hooks import emit_lead_status_webhooks
         from leads.services import register_after_transition
 

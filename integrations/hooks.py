@@ -42,7 +42,7 @@ def lead_status_payload(change: StatusChange) -> dict[str, Any]:
             "actor_id": change.actor_id,
             "rule": change.rule,
             "reason": change.reason,
-            "changed_at": change.created_at,
+            "changed_at": change.created_at.isoformat(),
         },
     }
 

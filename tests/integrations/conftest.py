@@ -139,7 +139,7 @@ def receiver():
     holder = Receiver(url="")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(holder))
     holder.url = f"http://127.0.0.1:{server.server_port}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield holder
     server.shutdown()
