@@ -9,6 +9,11 @@ class InvalidIdempotencyKey(ApplicationError):
     code = "invalid_idempotency_key"
 
 
+class RequestBodyTooLarge(ApplicationError):
+    code = "request_too_large"
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
 class IdempotencyKeyReused(ApplicationError):
     """The key was first used for a request with another method, path or body."""
 

@@ -50,9 +50,9 @@ def lead_status_payload(change: StatusChange) -> dict[str, Any]:
 def emit_lead_status_webhooks(change: StatusChange) -> None:
     """Record lead.status_changed, and lead.mql, lead.won or lead.lost where they apply.
 
-    Runs after the transition committed. An error here must not turn the
-    committed transition into a failed request, so it is logged, not raised;
-    the transition and its audit row stay as they are.
+    Runs after the transition committed. An error here is logged, not raised,
+    because raising would turn the committed transition into a failed request.
+    The transition and its audit row stay as they are.
     """
     if change.from_status == change.to_status:
         return

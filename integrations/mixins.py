@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
@@ -26,7 +29,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
-from integrations.errors import InvalidIdempotencyKey
+from integrations.errors import InvalidIdempotencyKey, RequestBodyTooLarge
 from integrations.models import ApiKey, IdempotencyRecord
 from integrations.permissions import DEFAULT_SEE_ALL_ROLES, restrict_to_own_records
 from integrations.services import (
@@ -135,7 +138,9 @@ class IdempotencyMixin(_ViewBase):
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         if request.method in self.idempotent_methods and "HTTP_IDEMPOTENCY_KEY" in request.META:
             # Read the raw body now, before a parser consumes the stream, so it can be hashed.
-            request.body  # noqa: B018
+            # A body over the upload limit is reported by _run_idempotent, inside DRF's handling.
+            with contextlib.suppress(RequestDataTooBig):
+                request.body  # noqa: B018
         return super().initialize_request(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -165,14 +170,19 @@ class IdempotencyMixin(_ViewBase):
         **kwargs: Any,
     ) -> HttpResponseBase:
         path = request.get_full_path()
+        try:
+            body = request._request.body
+        except RequestDataTooBig:
+            raise RequestBodyTooLarge(
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; "
+                "send it in smaller parts.",
+            ) from None
         claim = idempotency_begin(
             principal=principal,
             key=key,
             method=request.method or "",
             path=path,
-            request_hash=request_fingerprint(
-                method=request.method or "", path=path, body=request._request.body
-            ),
+            request_hash=request_fingerprint(method=request.method or "", path=path, body=body),
         )
         if not claim.acquired:
             return self._replay(claim.record)
@@ -217,7 +227,7 @@ class OwnRecordsMixin(_ViewBase):
     """Limit get_queryset to the rows the user owns, unless they hold a see-all role.
 
     Set `owner_field` to the lookup from the model to the owning user, such as
-    "owner" or "rep__user". Others' rows answer 404, as if they did not exist.
+    "owner" or "rep__user". Requests for other users' rows get 404, as if the rows did not exist.
     """
 
     owner_field: str = ""

@@ -154,6 +154,9 @@ class WebhookEndpoint(models.Model):
 class WebhookDelivery(models.Model):
     """One event sent to one endpoint, with the outcome of its latest attempt."""
 
+    # TODO: deliveries and their attempts are kept until their endpoint is deleted; there is
+    # no retention sweep yet.
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RETRYING = "retrying", "Retrying"

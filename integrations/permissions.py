@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-# Roles that see every record of a scoped resource; everyone else sees only their own.
+# Roles whose users get every record of a scoped resource. Other users get only their own.
 DEFAULT_SEE_ALL_ROLES: tuple[str, ...] = (MARKETING, SALES_MANAGER, REVOPS)
 
 

@@ -149,8 +149,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # HasScope lets session and token users through and holds API keys to the scopes a view
-    # declares; a view that declares none rejects API keys. See docs/api.md.
+    # HasScope lets session and token users through and limits API keys to the scopes a view
+    # declares. A view that declares no scopes rejects API keys. See docs/api.md.
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "integrations.permissions.HasScope",
@@ -168,18 +168,20 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "leadflow.errors.api_exception_handler",
 }
 
-# Cache alias that holds the throttle counters; Redis when REDIS_URL or a Redis broker is set.
+# Cache alias of the throttle counters. It is Redis when REDIS_URL or a Redis broker is set.
 LEADFLOW_THROTTLE_CACHE = "default"
 
-# Idempotency-Key records: kept 24 hours; a second identical request waits this long for the
-# first to finish before it gets 409; a lock older than LOCK_SECONDS belongs to a dead request.
+# Idempotency-Key records are kept TTL_SECONDS (24 hours). A second identical request waits
+# WAIT_SECONDS for the first to finish before it gets 409. A lock older than LOCK_SECONDS
+# belongs to a request that died, so a retry takes it over.
 LEADFLOW_IDEMPOTENCY_TTL_SECONDS = int(os.environ.get("LEADFLOW_IDEMPOTENCY_TTL_SECONDS", "86400"))
 LEADFLOW_IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("LEADFLOW_IDEMPOTENCY_WAIT_SECONDS", "2"))
 LEADFLOW_IDEMPOTENCY_LOCK_SECONDS = int(os.environ.get("LEADFLOW_IDEMPOTENCY_LOCK_SECONDS", "120"))
 
-# Webhook deliveries: attempt n waits RETRY_BASE_SECONDS * 2^(n-1) before attempt n+1, at most
-# RETRY_MAX_DELAY_SECONDS; after MAX_ATTEMPTS attempts a delivery is failed. The defaults
-# spread 8 attempts over about 2 hours (7,620 s of waits). TIMEOUT_SECONDS bounds each request.
+# Webhook deliveries: after failed attempt n the next one waits RETRY_BASE_SECONDS * 2^(n-1),
+# at most RETRY_MAX_DELAY_SECONDS. After MAX_ATTEMPTS attempts a delivery is failed. The
+# defaults spread 8 attempts over about 2 hours (7,620 s of waits). TIMEOUT_SECONDS bounds
+# each request.
 LEADFLOW_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("LEADFLOW_WEBHOOK_MAX_ATTEMPTS", "8"))
 LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS = int(
     os.environ.get("LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS", "60")
@@ -194,6 +196,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, engagement events, scores and handoffs for B2B manufacturers.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One schema name for the webhook event types, used by several serializers and filters.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "integrations.models.WebhookEventType"},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

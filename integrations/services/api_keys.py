@@ -3,9 +3,9 @@
 A key is `lf_<prefix>_<secret>`: 6 random bytes of public prefix in hex, used to
 find the row, and 32 random bytes of secret in URL-safe base64. Only the
 SHA-256 digest of the secret is stored. A slow password hash (PBKDF2, Argon2)
-exists to make guessing low-entropy passwords expensive; a 256-bit random
+exists to make guessing low-entropy passwords expensive. A 256-bit random
 secret cannot be guessed at any hash speed, so one fast digest per request is
-as safe and costs microseconds instead of a deliberate 100 ms or more.
+as safe, and it costs microseconds where a slow hash deliberately costs 100 ms or more.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def api_key_create(
     name = name.strip()
     if not name:
         raise ApplicationError(
-            "An API key needs a name that says what it is for.",
+            "The API key name is missing; give a name that describes its use, such as 'Website forms'.",
             extra={"fields": {"name": ["This field is required."]}},
             code="invalid",
         )

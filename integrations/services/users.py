@@ -6,7 +6,7 @@ from typing import TypeAlias
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
-# What request.user may be: services take it as given and store only a signed-in user.
+# The type of request.user. Services accept any of these and store only a signed-in user.
 Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
 
 

@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"
 # A sweep enqueues at most this many deliveries; each is one small task message.
 SWEEP_BATCH_SIZE = 500
-# The sweep leaves deliveries alone this long after they fall due, because their own task
-# message normally arrives first; the sweep is the fallback for messages the broker lost.
+# The sweep skips deliveries for this long after they fall due, because their own task
+# message normally arrives first. The sweep is the fallback for messages the broker lost.
 SWEEP_GRACE = timedelta(seconds=60)
 
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -121,7 +121,7 @@ def webhook_endpoint_update(
     description: str | None = None,
     is_active: bool | None = None,
 ) -> WebhookEndpoint:
-    """Change the given fields of an endpoint; deliveries already recorded keep their URL's endpoint."""
+    """Change the given fields of an endpoint. Deliveries not yet sent go to the new URL."""
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
         if endpoint is None:

@@ -92,7 +92,7 @@ class Receiver:
     responses: deque = field(default_factory=deque)
 
     def respond_with(self, *responses):
-        """Queue (status, body, headers) answers; after they run out the receiver answers 200."""
+        """Queue (status, body[, headers]) responses; once they are used up the receiver returns 200."""
         for response in responses:
             status, body, headers = (*response, {}) if len(response) == 2 else response
             self.responses.append((status, body, headers))

@@ -126,7 +126,7 @@ class DemoLeadViewSet(OwnRecordsMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class UncheckedKeyView(APIView):
-    """Accepts API keys but forgets HasScope: the system check must report it."""
+    """Accepts API keys but omits HasScope, so the system check must report it."""
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]

@@ -324,3 +324,18 @@ def test_concurrent_duplicate_waits_for_first(settings, client):
     assert results["second"]["Idempotent-Replayed"] == "true"
     assert account_create_control.runs == 1
     assert Account.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_body_over_upload_limit_is_413(settings, client):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20
+
+    response = _post(client, "order-8")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert response.json()["message"] == (
+        "The request body is larger than 20 bytes; send it in smaller parts."
+    )
+    assert Account.objects.count() == 0
+    assert IdempotencyRecord.objects.count() == 0
