@@ -169,3 +169,15 @@ def test_session_post_with_csrf_token_accepted(user):
     response = client.post(URL, {}, format="json", HTTP_X_CSRFTOKEN=token)
 
     assert response.status_code == 201
+
+
+def test_key_request_costs_one_query(user, make_api_key, key_client, django_assert_num_queries):
+    _, key = make_api_key(user, ["leads:read"])
+    client = key_client(key)
+    client.get(URL)
+
+    # The key lookup joins its user; last_used_at was written by the first request.
+    with django_assert_num_queries(1):
+        response = client.get(URL)
+
+    assert response.status_code == 200
