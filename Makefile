@@ -36,7 +36,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy leadflow leads scoring handoff
+	$(BIN)/mypy leadflow leads scoring handoff integrations
 
 migrations-check: $(VENV)/.installed-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run

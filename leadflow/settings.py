@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "leads",
     "scoring",
     "handoff",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.sweep_stale_leads",
         "schedule": 60.0,
     },
+    "integrations-retry-due-webhooks": {
+        "task": "integrations.retry_due_webhooks",
+        "schedule": 60.0,
+    },
+    "integrations-purge-idempotency-records": {
+        "task": "integrations.purge_idempotency_records",
+        "schedule": 3600.0,
+    },
 }
 
 REDIS_URL = os.environ.get(
@@ -141,16 +150,51 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # HasScope lets session and token users through and limits API keys to the scopes a view
+    # declares. A view that declares no scopes rejects API keys. See docs/api.md.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "integrations.permissions.HasScope",
+    ],
+    # Used by integrations.throttling.ApiKeyRateThrottle; an API key's own rate_limit wins.
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": os.environ.get("LEADFLOW_API_KEY_RATE", "600/min"),
+        "user": os.environ.get("LEADFLOW_API_USER_RATE", "1200/min"),
+        "anon": os.environ.get("LEADFLOW_API_ANON_RATE", "60/min"),
+    },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "integrations.schema.PublicApiAutoSchema",
     "EXCEPTION_HANDLER": "leadflow.errors.api_exception_handler",
 }
+
+# Cache alias of the throttle counters. It is Redis when REDIS_URL or a Redis broker is set.
+LEADFLOW_THROTTLE_CACHE = "default"
+
+# Idempotency-Key records are kept TTL_SECONDS (24 hours). A second identical request waits
+# WAIT_SECONDS for the first to finish before it gets 409. A lock older than LOCK_SECONDS
+# belongs to a request that died, so a retry takes it over.
+LEADFLOW_IDEMPOTENCY_TTL_SECONDS = int(os.environ.get("LEADFLOW_IDEMPOTENCY_TTL_SECONDS", "86400"))
+LEADFLOW_IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("LEADFLOW_IDEMPOTENCY_WAIT_SECONDS", "2"))
+LEADFLOW_IDEMPOTENCY_LOCK_SECONDS = int(os.environ.get("LEADFLOW_IDEMPOTENCY_LOCK_SECONDS", "120"))
+
+# Webhook deliveries: after failed attempt n the next one waits RETRY_BASE_SECONDS * 2^(n-1),
+# at most RETRY_MAX_DELAY_SECONDS. After MAX_ATTEMPTS attempts a delivery is failed. The
+# defaults spread 8 attempts over about 2 hours (7,620 s of waits). TIMEOUT_SECONDS bounds
+# each request.
+LEADFLOW_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("LEADFLOW_WEBHOOK_MAX_ATTEMPTS", "8"))
+LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS = int(
+    os.environ.get("LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS", "60")
+)
+LEADFLOW_WEBHOOK_RETRY_MAX_DELAY_SECONDS = int(
+    os.environ.get("LEADFLOW_WEBHOOK_RETRY_MAX_DELAY_SECONDS", "7200")
+)
+LEADFLOW_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADFLOW_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Leadflow API",
@@ -163,6 +207,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
         "EventKindEnum": "leads.models.EventKind",
+        "WebhookEventTypeEnum": "integrations.models.WebhookEventType",
+        "WebhookDeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",
     },
 }
 

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("leads.api_urls")),
     path("", include("scoring.api_urls")),
     path("", include("handoff.api_urls")),
+    path("", include("integrations.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,5 +27,6 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("scoring/", include("scoring.urls")),
     path("handoff/", include("handoff.urls")),
+    path("integrations/", include("integrations.urls")),
     path("health/", views.health, name="health"),
 ]

@@ -31,6 +31,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from integrations.mixins import PublicApiMixin
+from integrations.permissions import HasScope
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER, has_role
 from leads.errors import (
     InvalidEvent,
@@ -158,8 +160,9 @@ def _input_error_message(subject: str, errors: dict[str, list[str]]) -> str:
     return f"{subject} is invalid. {' '.join(problems)}"
 
 
-class EventIngestView(JsonApiMixin, APIView):
-    permission_classes = [IsAuthenticated, HasActionRole]
+class EventIngestView(PublicApiMixin, JsonApiMixin, APIView):
+    permission_classes = [IsAuthenticated, HasScope, HasActionRole]
+    required_scopes = {"POST": "events:write"}
 
     def required_roles(self) -> tuple[str, ...] | None:
         return EVENT_ROLES if self.request.method in ("POST", "OPTIONS") else None
@@ -334,11 +337,18 @@ LEAD_SCOPE_NOTE = (
         responses={200: LeadDetailSerializer, **error_responses(400, 401, 403, 404, 415)},
     ),
 )
-class LeadViewSet(JsonApiMixin, GenericViewSet):
+class LeadViewSet(PublicApiMixin, JsonApiMixin, GenericViewSet):
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
     pagination_class = ApiPagination
-    permission_classes = [IsAuthenticated, HasActionRole]
+    permission_classes = [IsAuthenticated, HasScope, HasActionRole]
+    required_scopes = {
+        "GET": "leads:read",
+        "POST": "leads:write",
+        "PATCH": "leads:write",
+        "events": "events:read",
+        "transition": "leads:write",
+    }
     lookup_value_regex = r"\d+"
 
     roles_by_action: dict[str, tuple[str, ...]] = {

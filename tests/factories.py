@@ -72,3 +72,24 @@ class EngagementEventFactory(factory.django.DjangoModelFactory):
     url = "https://www.example.com/products/"
     occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     external_id = factory.Sequence(lambda n: f"evt-{n}")
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.WebhookEndpoint"
+
+    url = "http://127.0.0.1:9/hooks"
+    secret = factory.Sequence(lambda n: f"whsec_test_secret_{n}")
+    event_types = factory.LazyFunction(lambda: ["lead.status_changed"])
+    is_active = True
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.WebhookDelivery"
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event_type = "lead.status_changed"
+    payload = factory.LazyFunction(lambda: {"lead": {"id": 1, "status": "mql"}})
+    max_attempts = 3
+    next_attempt_at = factory.LazyFunction(timezone.now)

@@ -14,7 +14,7 @@ def test_401_without_credentials_names_scheme():
     response = APIClient().get("/api/v1/leads/")
 
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert response.json() == {
         "code": "not_authenticated",
         "message": "Authentication credentials were not provided.",

@@ -54,7 +54,7 @@ def test_schema_every_error_uses_error_shape(schema):
 def test_schema_event_ingest_status_codes(schema):
     responses = schema["paths"]["/api/v1/events/"]["post"]["responses"]
 
-    assert sorted(responses) == ["200", "201", "400", "401", "403", "413", "415"]
+    assert sorted(responses) == ["200", "201", "400", "401", "403", "413", "415", "429"]
 
 
 def test_schema_transition_documents_conflict(schema):

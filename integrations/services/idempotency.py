@@ -1,0 +1,186 @@
+"""Records that make a retried POST return its first response instead of running again.
+
+A record is keyed by (principal, Idempotency-Key). While the first request runs,
+its record is `in_progress` and acts as a lock: an identical concurrent request
+waits briefly for the result and otherwise gets 409. The first response is stored
+in the same transaction as the handler's writes, so the record and the data it
+describes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations.errors import IdempotencyKeyReused, IdempotentRequestInProgress
+from integrations.models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL_SECONDS = 0.05
+# Deleting 1,000 narrow rows by primary key takes a few milliseconds and holds no long lock.
+PURGE_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """The record for a request, and whether this request holds its lock and must run."""
+
+    record: IdempotencyRecord
+    acquired: bool
+
+
+def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
+    """Return the hex SHA-256 that identifies a request: method, path with query, and body."""
+    digest = hashlib.sha256()
+    digest.update(method.upper().encode("ascii"))
+    digest.update(b"\n")
+    digest.update(path.encode("utf-8"))
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def idempotency_begin(
+    *,
+    principal: str,
+    key: str,
+    method: str,
+    path: str,
+    request_hash: str,
+    wait_seconds: float | None = None,
+) -> IdempotencyClaim:
+    """Take the lock for (principal, key), or return the completed record to replay.
+
+    Raises IdempotencyKeyReused when the key was used for another request, and
+    IdempotentRequestInProgress when the first request is still running after
+    `wait_seconds`. An expired record is deleted and the key starts afresh. A lock
+    older than LEADFLOW_IDEMPOTENCY_LOCK_SECONDS belongs to a request that died, and
+    is taken over.
+    """
+    wait = settings.LEADFLOW_IDEMPOTENCY_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
+    vanished = 0
+
+    while True:
+        now = timezone.now()
+        created = _try_insert(principal, key, method, path, request_hash, now)
+        if created is not None:
+            return IdempotencyClaim(record=created, acquired=True)
+
+        existing = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+        if existing is None:
+            # The holder released its lock between our insert and this read; try again.
+            vanished += 1
+            if vanished > 5:
+                raise RuntimeError(
+                    f"Idempotency record for {principal} neither inserts nor reads back."
+                )
+            continue
+        if existing.expires_at <= now:
+            IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+            continue
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key!r} was already used for a different request "
+                f"({existing.method} {existing.path} with another body); send a new key "
+                "for a new request.",
+                extra={"idempotency_key": key},
+            )
+        if existing.status == IdempotencyRecord.Status.COMPLETED:
+            return IdempotencyClaim(record=existing, acquired=False)
+
+        stale_before = now - timedelta(seconds=settings.LEADFLOW_IDEMPOTENCY_LOCK_SECONDS)
+        if existing.locked_at <= stale_before and _take_over(existing, now):
+            logger.warning("Took over the stale idempotency lock %s of %s", existing.pk, principal)
+            return IdempotencyClaim(record=existing, acquired=True)
+
+        if time.monotonic() >= deadline:
+            raise IdempotentRequestInProgress(
+                f"A request with Idempotency-Key {key!r} is still being processed; "
+                "retry it in a few seconds to get its response.",
+                extra={"idempotency_key": key},
+            )
+        time.sleep(POLL_INTERVAL_SECONDS)
+
+
+def _try_insert(
+    principal: str, key: str, method: str, path: str, request_hash: str, now: datetime
+) -> IdempotencyRecord | None:
+    try:
+        # Its own transaction, committed at once outside ATOMIC_REQUESTS, so others see the lock.
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                principal=principal,
+                key=key,
+                method=method,
+                path=path[:2000],
+                request_hash=request_hash,
+                locked_at=now,
+                expires_at=now + timedelta(seconds=settings.LEADFLOW_IDEMPOTENCY_TTL_SECONDS),
+            )
+    except IntegrityError:
+        return None
+
+
+def _take_over(record: IdempotencyRecord, now: datetime) -> bool:
+    updated = IdempotencyRecord.objects.filter(
+        pk=record.pk,
+        status=IdempotencyRecord.Status.IN_PROGRESS,
+        locked_at=record.locked_at,
+    ).update(locked_at=now)
+    if updated:
+        record.locked_at = now
+    return bool(updated)
+
+
+def idempotency_complete(
+    *,
+    record: IdempotencyRecord,
+    response_status: int,
+    response_body: Any,
+    response_headers: dict[str, str],
+) -> IdempotencyRecord:
+    """Store the first response in the record and release its lock.
+
+    Call it inside the transaction of the handler's writes.
+    """
+    record.status = IdempotencyRecord.Status.COMPLETED
+    record.response_status = response_status
+    record.response_body = response_body
+    record.response_headers = response_headers
+    record.save(update_fields=["status", "response_status", "response_body", "response_headers"])
+    return record
+
+
+def idempotency_release(*, record: IdempotencyRecord) -> None:
+    """Drop the lock of a request that stored no response, so a retry runs it again."""
+    IdempotencyRecord.objects.filter(
+        pk=record.pk, status=IdempotencyRecord.Status.IN_PROGRESS
+    ).delete()
+
+
+def idempotency_purge_expired(*, now: datetime | None = None, max_batches: int = 100) -> int:
+    """Delete expired records in batches of PURGE_BATCH_SIZE; return how many were deleted."""
+    now = now or timezone.now()
+    deleted = 0
+    for _ in range(max_batches):
+        ids = list(
+            IdempotencyRecord.objects.filter(expires_at__lte=now).values_list("pk", flat=True)[
+                :PURGE_BATCH_SIZE
+            ]
+        )
+        if not ids:
+            break
+        count, _ = IdempotencyRecord.objects.filter(pk__in=ids).delete()
+        deleted += count
+    logger.info("Purged %s expired idempotency records", deleted)
+    return deleted
