@@ -24,7 +24,7 @@ class ApplicationError(Exception):
     """A business rule refused the action; the message is safe to show to the user."""
 
     code = "application_error"
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(
         self, message: str, *, extra: dict[str, Any] | None = None, code: str | None = None

@@ -18,7 +18,7 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
     cached = getattr(user, "_leadflow_roles", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-        user._leadflow_roles = cached  # type: ignore[union-attr]
+        user._leadflow_roles = cached  # type: ignore[attr-defined,union-attr]
     return cached
 
 

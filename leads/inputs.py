@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -190,7 +190,7 @@ def _datetime(value: Any, name: str, errors: dict[str, list[str]]) -> datetime |
         )
         return None
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
+        parsed = timezone.make_aware(parsed, UTC)
     if (parsed - timezone.now()).total_seconds() > MAX_EVENT_FUTURE_SECONDS:
         errors.setdefault(name, []).append(
             f"{value!r} is in the future; send the time the event happened."

@@ -98,7 +98,7 @@ def lead_transition(
             lead=lead,
             from_status=from_status,
             to_status=to_status,
-            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor=actor if actor is not None and actor.is_authenticated else None,  # type: ignore[misc]
             rule=rule,
             reason=reason,
             ruleset_version=ruleset_version
@@ -396,7 +396,7 @@ def _resolve_event_leads(
 
     emails = [value for kind, value in keys if kind == "email"]
     for lead_id, email in Lead.objects.filter(email__in=emails).values_list("pk", "email"):
-        resolved[("email", email.lower())] = lead_id
+        resolved[("email", (email or "").lower())] = lead_id
     for email in emails:
         if ("email", email) not in resolved:
             lead, _ = lead_upsert(data=LeadInput(email=email))
@@ -406,13 +406,13 @@ def _resolve_event_leads(
         if kind != "external":
             continue
         source_system, external_id = value.split(":", 1)
-        lead_id = (
+        external_lead_id = (
             Lead.objects.filter(source_system=source_system, external_id=external_id)
             .values_list("pk", flat=True)
             .first()
         )
-        if lead_id is not None:
-            resolved[(kind, value)] = lead_id
+        if external_lead_id is not None:
+            resolved[(kind, value)] = external_lead_id
 
     for index, event in parsed:
         key = _lead_key(event)

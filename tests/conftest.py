@@ -22,7 +22,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "celery_worker" in item.keywords and not (has_broker and on_postgres):
             item.add_marker(
-                pytest.mark.skip(reason="needs Redis and PostgreSQL: set CELERY_BROKER_URL and DATABASE_URL")
+                pytest.mark.skip(
+                    reason="needs Redis and PostgreSQL: set CELERY_BROKER_URL and DATABASE_URL"
+                )
             )
 
 

@@ -24,7 +24,9 @@ ILLEGAL = [
 def test_transition_legal_writes_audit_row(source, target, marketer):
     lead = LeadFactory(status=source, fit_score=61, engagement_score=44.5, ruleset_version=3)
 
-    change = services.lead_transition(lead_id=lead.pk, to_status=target, actor=marketer, reason="checked")
+    change = services.lead_transition(
+        lead_id=lead.pk, to_status=target, actor=marketer, reason="checked"
+    )
 
     lead.refresh_from_db()
     assert lead.status == target
@@ -72,7 +74,9 @@ def test_transition_expected_from_mismatch_rejected():
     lead = LeadFactory(status=LeadStatus.MQL)
 
     with pytest.raises(IllegalTransition, match="is mql, not new"):
-        services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.NURTURE, expected_from=LeadStatus.NEW)
+        services.lead_transition(
+            lead_id=lead.pk, to_status=LeadStatus.NURTURE, expected_from=LeadStatus.NEW
+        )
 
     assert StatusChange.objects.count() == 0
 
@@ -80,7 +84,9 @@ def test_transition_expected_from_mismatch_rejected():
 @pytest.mark.django_db
 def test_status_change_is_append_only():
     lead = LeadFactory()
-    change = services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.MQL, rule="scoring.thresholds")
+    change = services.lead_transition(
+        lead_id=lead.pk, to_status=LeadStatus.MQL, rule="scoring.thresholds"
+    )
 
     change.reason = "rewritten"
     with pytest.raises(ValueError, match="append-only"):
@@ -122,14 +128,19 @@ def test_concurrent_transitions_only_one_wins(monkeypatch):
     def move(target: str) -> None:
         barrier.wait()
         try:
-            services.lead_transition(lead_id=lead.pk, to_status=target, expected_from=LeadStatus.NEW)
+            services.lead_transition(
+                lead_id=lead.pk, to_status=target, expected_from=LeadStatus.NEW
+            )
             outcomes[target] = "won"
         except IllegalTransition:
             outcomes[target] = "lost"
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=move, args=(target,)) for target in (LeadStatus.MQL, LeadStatus.DISQUALIFIED)]
+    threads = [
+        threading.Thread(target=move, args=(target,))
+        for target in (LeadStatus.MQL, LeadStatus.DISQUALIFIED)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
