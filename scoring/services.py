@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import (
@@ -437,8 +438,9 @@ def rescore_all(
     while True:
         try:
             run, finished = _rescore_chunk(run.pk, compiled, statement, chunk_size)
-        except OperationalError:
-            # Deadlocks and lost connections are worth a retry; the run resumes after its last chunk.
+        except (OperationalError, SoftTimeLimitExceeded):
+            # Deadlocks, lost connections and a task out of time are worth a retry. The run stays
+            # running and resumes after its last chunk, from the task's retry or the sweep.
             raise
         except Exception as error:
             logger.exception("Rescore run %s failed", run.pk, extra={"rescore_run_id": run.pk})

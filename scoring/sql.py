@@ -419,6 +419,9 @@ def _positive_condition(rule: FitRule, op: str, sql: FieldSql, p: _Params) -> st
 
 
 def _value_test(rule: FitRule, op: str, sql: FieldSql, p: _Params) -> str:
+    # NOTE: rule values are lower-cased by Python's str.lower and columns by PostgreSQL's
+    # lower(). They agree on ASCII and accented Latin letters, but not on every character:
+    # "İ" becomes "i̇" in Python and "i" in PostgreSQL 15 with C.UTF-8.
     if op in ("eq", "in"):
         if rule.value_type == ValueType.TEXT:
             return f"lower({_need(sql.text, rule)}) = ANY({p(list(rule.values), 'text[]')})"

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -551,3 +552,35 @@ def test_sweep_is_scheduled_every_minute(settings):
 
     assert schedule == {"task": "scoring.sweep_stale_leads", "schedule": 60.0}
     assert schedule["task"] in celery_app.tasks
+
+
+def test_rescore_all_unexpected_error_fails_run(ruleset, monkeypatch):
+    LeadFactory(score_stale=True)
+    run = RescoreRun.objects.get(ruleset=ruleset)
+
+    def broken_chunk(*args, **kwargs):
+        raise ValueError("rule 3 cannot be evaluated")
+
+    monkeypatch.setattr(services, "_rescore_chunk", broken_chunk)
+    with pytest.raises(ValueError, match="rule 3 cannot be evaluated"):
+        services.rescore_all(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == RescoreRun.Status.FAILED
+    assert run.error == "ValueError: rule 3 cannot be evaluated"
+
+
+def test_rescore_all_out_of_time_stays_running(ruleset, monkeypatch):
+    LeadFactory(score_stale=True)
+    run = RescoreRun.objects.get(ruleset=ruleset)
+
+    def slow_chunk(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "_rescore_chunk", slow_chunk)
+    with pytest.raises(SoftTimeLimitExceeded):
+        services.rescore_all(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == RescoreRun.Status.RUNNING
+    assert run.error == ""
