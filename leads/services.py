@@ -6,7 +6,6 @@ these models directly.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -149,25 +148,18 @@ def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(lead_ids))
     if not ids:
         return ids
-    Lead.objects.filter(pk__in=ids, score_stale=False).update(score_stale=True)
+    # Updating rows already flagged too takes their row locks, so a rescore in flight that read
+    # the events before this commit waits and cannot clear the flag over the new event.
+    Lead.objects.filter(pk__in=ids).update(score_stale=True)
     transaction.on_commit(lambda: enqueue_rescore(ids))
     return ids
 
 
 RESCORE_TASK = "scoring.rescore_leads"
-# Warn about a missing task once per process; an import would otherwise warn once per batch.
-_missing_task_reported: set[str] = set()
 
 
 def enqueue_rescore(lead_ids: list[int]) -> None:
     """Send the lead ids to the scoring task by name; a broker failure is only logged, the flag stays."""
-    if celery_app.conf.task_always_eager and not _task_registered(RESCORE_TASK):
-        # Eager mode runs only registered tasks; Celery sends any other name to the broker.
-        # Without the scoring app the stale flag keeps the work.
-        log = logger.debug if _missing_task_reported else logger.warning
-        log("Task %s is not registered; %s leads stay marked stale", RESCORE_TASK, len(lead_ids))
-        _missing_task_reported.add(RESCORE_TASK)
-        return
     try:
         celery_app.signature(RESCORE_TASK, args=[lead_ids]).apply_async()
     except (OperationalError, OSError):
@@ -177,12 +169,6 @@ def enqueue_rescore(lead_ids: list[int]) -> None:
             len(lead_ids),
             exc_info=True,
         )
-
-
-@functools.cache
-def _task_registered(name: str) -> bool:
-    celery_app.autodiscover_tasks(force=True)
-    return name in celery_app.tasks
 
 
 def _apply_lead_fields(lead: Lead, data: LeadInput) -> None:

@@ -7,6 +7,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from leadflow.celery import app as celery_app
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER
 from tests.factories import UserFactory
 
@@ -26,6 +27,21 @@ def pytest_collection_modifyitems(config, items):
                     reason="needs Redis and PostgreSQL: set CELERY_BROKER_URL and DATABASE_URL"
                 )
             )
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Run tasks in the test process, even when CELERY_BROKER_URL points at a real broker.
+
+    Tests marked celery_worker keep the broker, because they check a real worker.
+    """
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

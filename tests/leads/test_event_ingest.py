@@ -1,6 +1,5 @@
 """Service-level behaviour of event ingest that the API tests do not reach."""
 
-import logging
 import threading
 
 import pytest
@@ -12,35 +11,6 @@ from tests.api.conftest import event_body
 from tests.factories import AccountFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_enqueue_rescore_without_registered_task_only_warns(monkeypatch, caplog):
-    monkeypatch.setitem(services.celery_app.conf, "task_always_eager", True)
-    monkeypatch.delitem(services.celery_app.tasks, services.RESCORE_TASK, raising=False)
-
-    def fail_send(*args, **kwargs):
-        raise AssertionError("nothing may be published for an unregistered task")
-
-    monkeypatch.setattr(services.celery_app, "send_task", fail_send)
-
-    with caplog.at_level(logging.WARNING, logger="leads.services"):
-        services.enqueue_rescore([4, 9])
-
-    assert caplog.messages == [
-        "Task scoring.rescore_leads is not registered; 2 leads stay marked stale"
-    ]
-
-
-def test_ingest_after_commit_survives_missing_task(monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setitem(services.celery_app.conf, "task_always_eager", True)
-    monkeypatch.delitem(services.celery_app.tasks, services.RESCORE_TASK, raising=False)
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        results = services.events_ingest(items=[event_body()])
-
-    assert [result.status for result in results] == ["created"]
-    assert len(callbacks) == 1
-    assert Lead.objects.get().score_stale is True
 
 
 def test_created_results_carry_event_ids():

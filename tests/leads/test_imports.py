@@ -2,7 +2,6 @@ import copy
 import csv
 import io
 import json
-import logging
 import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -745,25 +744,6 @@ def test_import_marks_stale_and_enqueues_once_per_batch(
     ids = list(Lead.objects.order_by("external_id").values_list("pk", flat=True))
     assert calls == [ids[0:2], ids[2:4], ids[4:5]]
     assert Lead.objects.filter(score_stale=True).count() == 5
-
-
-@pytest.mark.django_db
-def test_import_without_scoring_task_logs_warning(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(services, "_missing_task_reported", set())
-    monkeypatch.setattr(services, "_task_registered", lambda name: False)
-
-    def fail_signature(*args, **kwargs):
-        raise AssertionError("a missing task must not be sent")
-
-    monkeypatch.setattr(services.celery_app, "signature", fail_signature)
-
-    with caplog.at_level(logging.WARNING, logger="leads.services"):
-        services.enqueue_rescore([1, 2])
-        services.enqueue_rescore([3])
-
-    assert caplog.messages == [
-        "Task scoring.rescore_leads is not registered; 2 leads stay marked stale"
-    ]
 
 
 @pytest.mark.django_db

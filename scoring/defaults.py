@@ -1,0 +1,385 @@
+"""The default rule set for B2B manufacturers, published as version 1 by a data migration.
+
+The migration contains a frozen copy of this document, because a migration must
+not change when this module does. Change the default for a running
+installation by loading a new version with manage.py load_ruleset, not by
+editing this file. A test checks that the two copies still agree.
+
+Fit favours plants and labs in the core industrial segments of Europe and North
+America with the processes the products serve, and engineering, operations,
+procurement and quality roles from manager upwards. Students and free-mail
+addresses lose points. Engagement rewards buying intent (quote or RFQ,
+samples, demos, technical consultations), technical content (CAD files, spec
+sheets), trade shows and pricing pages. Careers and job pages and unsubscribes
+lose points. Intent events count in full for six months; content and web
+activity decays with a half-life of two weeks to three months.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HIGH_INTENT_WINDOW_DAYS = 180
+
+
+def _fit(
+    rule_id: str, label: str, group: str, field: str, op: str, value: Any, points: int
+) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "label": label,
+        "group": group,
+        "field": field,
+        "op": op,
+        "value": value,
+        "points": points,
+    }
+
+
+def _engagement(
+    rule_id: str,
+    label: str,
+    group: str,
+    kind: str,
+    points: int,
+    *,
+    cap: int | None,
+    url_pattern: str = "",
+    window_days: int | None = None,
+    half_life_days: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "label": label,
+        "group": group,
+        "kind": kind,
+        "url_pattern": url_pattern,
+        "asset": "",
+        "campaign": "",
+        "points": points,
+        "cap": cap,
+        "window_days": window_days,
+        "half_life_days": half_life_days,
+    }
+
+
+DEFAULT_RULESET: dict[str, Any] = {
+    "name": "Manufacturing default",
+    "notes": (
+        "Starting point for B2B manufacturers: fit on segment, facility, region, size, "
+        "processes and role; engagement on buying intent and technical content. Tune the "
+        "points against won and lost SQLs."
+    ),
+    "icp": {
+        "segments": ["automotive", "aerospace", "industrial_machinery", "medical_devices"],
+        "facility_types": ["plant", "rd_lab"],
+        "regions": ["europe", "north_america"],
+        "employee_bands": ["250-999", "1000-4999", "5000+"],
+        "revenue_bands": ["50M-250M", "250M-1B", "1B+"],
+        "processes": [
+            "cnc_machining",
+            "injection_moulding",
+            "sheet_metal",
+            "die_casting",
+            "additive_manufacturing",
+        ],
+        "technologies": ["erp", "mes", "plm"],
+        "job_functions": ["engineering", "operations", "procurement", "quality"],
+        "seniorities": ["manager", "director", "vp", "c_level"],
+        "evaluation": ["technical_assessment", "compliance_review", "pilot"],
+    },
+    "fit_rules": [
+        _fit(
+            "core-segment",
+            "Core industry segment",
+            "firmographic",
+            "account.segment",
+            "in",
+            ["automotive", "aerospace", "industrial_machinery", "medical_devices"],
+            20,
+        ),
+        _fit(
+            "adjacent-segment",
+            "Adjacent industry segment",
+            "firmographic",
+            "account.segment",
+            "in",
+            ["electronics", "energy", "chemicals", "food_and_beverage"],
+            10,
+        ),
+        _fit(
+            "facility-type",
+            "Plant or R&D lab",
+            "firmographic",
+            "account.facility_type",
+            "in",
+            ["plant", "rd_lab"],
+            10,
+        ),
+        _fit(
+            "target-region",
+            "Europe or North America",
+            "firmographic",
+            "account.region",
+            "in",
+            ["europe", "north_america"],
+            10,
+        ),
+        _fit(
+            "employee-band",
+            "250 employees or more",
+            "firmographic",
+            "account.employee_band",
+            "in",
+            ["250-999", "1000-4999", "5000+"],
+            10,
+        ),
+        _fit(
+            "small-company",
+            "Fewer than 50 employees",
+            "firmographic",
+            "account.employee_band",
+            "eq",
+            "1-49",
+            -10,
+        ),
+        _fit(
+            "process-fit",
+            "Runs a process the products serve",
+            "process",
+            "account.processes",
+            "contains_any",
+            [
+                "cnc_machining",
+                "injection_moulding",
+                "sheet_metal",
+                "die_casting",
+                "additive_manufacturing",
+            ],
+            15,
+        ),
+        _fit(
+            "technology-fit",
+            "Runs ERP, MES or PLM",
+            "process",
+            "account.technologies",
+            "contains_any",
+            ["erp", "mes", "plm"],
+            5,
+        ),
+        _fit(
+            "job-function",
+            "Engineering, operations, procurement or quality",
+            "role",
+            "lead.job_function",
+            "in",
+            ["engineering", "operations", "procurement", "quality"],
+            15,
+        ),
+        _fit(
+            "seniority",
+            "Manager or above",
+            "role",
+            "lead.seniority",
+            "in",
+            ["manager", "director", "vp", "c_level"],
+            10,
+        ),
+        _fit(
+            "student",
+            "Student or intern",
+            "disqualifier",
+            "lead.job_function",
+            "eq",
+            "student",
+            -30,
+        ),
+        _fit(
+            "free-mail",
+            "Free-mail address",
+            "disqualifier",
+            "lead.email_is_free_mail",
+            "is_true",
+            None,
+            -15,
+        ),
+    ],
+    "engagement_rules": [
+        _engagement(
+            "quote-request",
+            "Quote or RFQ request",
+            "intent",
+            "quote_request",
+            40,
+            cap=80,
+            window_days=HIGH_INTENT_WINDOW_DAYS,
+        ),
+        _engagement(
+            "sample-request",
+            "Sample request",
+            "intent",
+            "sample_request",
+            30,
+            cap=60,
+            window_days=HIGH_INTENT_WINDOW_DAYS,
+        ),
+        _engagement(
+            "technical-consultation",
+            "Technical consultation request",
+            "intent",
+            "technical_consultation",
+            35,
+            cap=70,
+            window_days=HIGH_INTENT_WINDOW_DAYS,
+        ),
+        _engagement(
+            "demo-request",
+            "Demo request",
+            "intent",
+            "demo_request",
+            30,
+            cap=60,
+            window_days=HIGH_INTENT_WINDOW_DAYS,
+        ),
+        _engagement(
+            "meeting-request",
+            "Meeting request",
+            "intent",
+            "meeting_request",
+            25,
+            cap=50,
+            window_days=HIGH_INTENT_WINDOW_DAYS,
+        ),
+        _engagement(
+            "cad-download",
+            "CAD file download",
+            "technical-content",
+            "cad_download",
+            15,
+            cap=45,
+            window_days=365,
+            half_life_days=60,
+        ),
+        _engagement(
+            "spec-sheet-download",
+            "Spec sheet download",
+            "technical-content",
+            "spec_sheet_download",
+            10,
+            cap=30,
+            window_days=365,
+            half_life_days=60,
+        ),
+        _engagement(
+            "content-download",
+            "Content download",
+            "technical-content",
+            "content_download",
+            5,
+            cap=15,
+            window_days=365,
+            half_life_days=45,
+        ),
+        _engagement(
+            "trade-show-visit",
+            "Trade show visit",
+            "events",
+            "trade_show_visit",
+            20,
+            cap=40,
+            window_days=365,
+            half_life_days=90,
+        ),
+        _engagement(
+            "webinar-attended",
+            "Webinar attended",
+            "events",
+            "webinar_attended",
+            10,
+            cap=20,
+            window_days=365,
+            half_life_days=60,
+        ),
+        _engagement(
+            "pricing-page",
+            "Pricing page view",
+            "web",
+            "page_view",
+            8,
+            cap=24,
+            url_pattern="*/pricing*",
+            window_days=180,
+            half_life_days=30,
+        ),
+        _engagement(
+            "product-page",
+            "Product page view",
+            "web",
+            "page_view",
+            2,
+            cap=10,
+            url_pattern="*/products/*",
+            window_days=180,
+            half_life_days=30,
+        ),
+        _engagement(
+            "email-click",
+            "Email click",
+            "email",
+            "email_click",
+            2,
+            cap=8,
+            window_days=180,
+            half_life_days=30,
+        ),
+        _engagement(
+            "careers-page",
+            "Careers page view",
+            "negative",
+            "page_view",
+            -10,
+            cap=20,
+            url_pattern="*/careers*",
+            window_days=365,
+        ),
+        _engagement(
+            "jobs-page",
+            "Job listing view",
+            "negative",
+            "page_view",
+            -10,
+            cap=20,
+            url_pattern="*/jobs*",
+            window_days=365,
+        ),
+        _engagement(
+            "unsubscribe",
+            "Unsubscribed",
+            "negative",
+            "unsubscribe",
+            -20,
+            cap=20,
+            window_days=365,
+        ),
+    ],
+    "group_caps": {
+        "firmographic": 50,
+        "process": 20,
+        "role": 25,
+        "technical-content": 50,
+        "events": 40,
+        "web": 30,
+        "email": 10,
+    },
+    "fit_cap": 100,
+    "engagement_cap": 100,
+    "fit_threshold": 50,
+    "engagement_threshold": 40,
+    "fast_track_kinds": [
+        "quote_request",
+        "demo_request",
+        "sample_request",
+        "technical_consultation",
+    ],
+    "fast_track_window_days": 90,
+}

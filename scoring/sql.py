@@ -1,0 +1,556 @@
+"""Set-based rescoring on PostgreSQL: one UPDATE statement per chunk of lead ids.
+
+`build_rescore_statement` turns a compiled rule set into one statement that
+aggregates the events of a range of leads per rule (SUM/COUNT ... FILTER),
+evaluates the fit rules as CASE expressions over the lead, its account and its
+custom attributes, applies rule, group and total caps, builds the breakdown as
+jsonb and writes it all in the same UPDATE. Leads without events are scored
+too, because the leads table is the left side of the join.
+
+Every value that comes from a rule (texts, numbers, patterns, custom attribute
+keys) is a bound parameter. The SQL text contains only column names from the
+fixed field catalogue and generated aliases. The numbers follow the same
+arithmetic as scoring.engine, and tests compare the two row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from leads.models import Account, EngagementEvent, Lead
+from leads.normalize import (
+    EMPLOYEE_BANDS,
+    FREE_MAIL_DOMAINS,
+    REVENUE_BANDS_USD,
+    employee_band,
+    revenue_band,
+)
+from scoring.engine import EVENT_IDS_IN_BREAKDOWN, MAX_HALF_LIVES, SECONDS_PER_DAY
+from scoring.rules import Cap, CompiledRuleSet, EngagementRule, FitRule, ValueType
+
+LEAD_TABLE = Lead._meta.db_table
+ACCOUNT_TABLE = Account._meta.db_table
+EVENT_TABLE = EngagementEvent._meta.db_table
+
+# The numeric-text test of scoring.engine._as_number, in PostgreSQL's regex dialect.
+_NUMERIC_TEXT = r"'^-?[0-9]+(\.[0-9]+)?$'"
+
+
+class _Params:
+    """Bound parameters by generated name, so fragments can be assembled in any order."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any, cast: str) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s::{cast}"
+
+
+@dataclass
+class FieldSql:
+    """SQL expressions that read one fit-rule field; None where the field has no such reading."""
+
+    missing: str = "false"
+    text: str | None = None
+    number: str | None = None
+    boolean: str | None = None
+    json: str | None = None
+    empty: str = "false"
+
+
+@dataclass
+class RescoreStatement:
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def execute(self, *, first_id: int, last_id: int, now: datetime) -> list[int]:
+        """Rescore leads first_id..last_id (inclusive); return the ids of the leads written."""
+        params = {**self.params, "first_id": first_id, "last_id": last_id, "now": now}
+        with transaction.atomic(), connection.cursor() as cursor:
+            # JIT compilation of the many rule expressions costs seconds and saves nothing on
+            # a chunk of a few thousand rows; SET LOCAL ends with the transaction.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(self.sql, params)
+            return [row[0] for row in cursor.fetchall()]
+
+
+def build_rescore_statement(ruleset: CompiledRuleSet) -> RescoreStatement:
+    """Generate the UPDATE for one chunk; `first_id`, `last_id` and `now` are bound per chunk."""
+    p = _Params()
+    fit_rules = ruleset.fit_rules
+    engagement_rules = ruleset.engagement_rules
+
+    event_columns = [
+        f"({_event_match(rule, p)}) AS m_{index}, ({_event_points(rule, p)}) AS c_{index}"
+        for index, rule in enumerate(engagement_rules)
+    ]
+    fast_track = "NULL::jsonb"
+    if ruleset.fast_track_kinds:
+        kinds = p(list(ruleset.fast_track_kinds), "text[]")
+        window = p(float(ruleset.fast_track_window_days), "float8")
+        fast_track = (
+            "(array_agg(jsonb_build_object('kind', ev.kind, 'event_id', ev.id) "
+            "ORDER BY ev.occurred_at DESC, ev.id DESC) "
+            f"FILTER (WHERE ev.kind = ANY({kinds}) AND ev.age_days <= {window}))[1]"
+        )
+    aggregates = [f"{fast_track} AS fast_track"]
+    for index in range(len(engagement_rules)):
+        where = f"FILTER (WHERE ev.m_{index})"
+        aggregates += [
+            f"COUNT(*) {where} AS n_{index}",
+            f"round(COALESCE(SUM(ev.c_{index}) {where}, 0), 2) AS raw_{index}",
+            f"(array_agg(ev.id ORDER BY ev.occurred_at DESC, ev.id DESC) {where})"
+            f"[1:{EVENT_IDS_IN_BREAKDOWN}] AS ids_{index}",
+            f"MAX(ev.occurred_at) {where} AS last_{index}",
+        ]
+
+    base_columns = ["l.id AS lead_id", "l.score_stale AS was_stale", "agg.fast_track"]
+    for index, rule in enumerate(fit_rules):
+        base_columns.append(
+            f"CASE WHEN {fit_condition(rule, p)} THEN {p(rule.points, 'numeric')} ELSE 0 END "
+            f"AS f_{index}"
+        )
+    for index in range(len(engagement_rules)):
+        base_columns += [
+            f"COALESCE(agg.n_{index}, 0) AS n_{index}",
+            f"COALESCE(agg.raw_{index}, 0.00) AS raw_{index}",
+            f"agg.ids_{index}",
+            f"agg.last_{index}",
+        ]
+
+    points_columns = [
+        f"round({_clamp(f'raw_{index}', _cap_param(rule.cap, p))}, 2) AS pts_{index}"
+        for index, rule in enumerate(engagement_rules)
+    ]
+    fit_groups = ruleset.fit_groups()
+    engagement_groups = ruleset.engagement_groups()
+    group_sum_columns = [
+        f"({' + '.join(f'f_{i}' for i, rule in enumerate(fit_rules) if rule.group == group)}) "
+        f"AS fg_{number}"
+        for number, group in enumerate(fit_groups)
+    ] + [
+        f"({' + '.join(f'pts_{i}' for i, rule in enumerate(engagement_rules) if rule.group == group)}) "
+        f"AS eg_{number}"
+        for number, group in enumerate(engagement_groups)
+    ]
+
+    group_caps = {
+        group: _cap_param(ruleset.group_caps.get(group), p)
+        for group in fit_groups + engagement_groups
+    }
+    group_columns = [
+        f"{_clamp(f'fg_{n}', group_caps[group])} AS fgc_{n}" for n, group in enumerate(fit_groups)
+    ] + [
+        f"{_clamp(f'eg_{n}', group_caps[group])} AS egc_{n}"
+        for n, group in enumerate(engagement_groups)
+    ]
+
+    fit_terms = ["0"]
+    fit_terms += [f"f_{i}" for i, rule in enumerate(fit_rules) if not rule.group]
+    fit_terms += [f"fgc_{n}" for n in range(len(fit_groups))]
+    engagement_terms = ["0"]
+    engagement_terms += [f"pts_{i}" for i, rule in enumerate(engagement_rules) if not rule.group]
+    engagement_terms += [f"egc_{n}" for n in range(len(engagement_groups))]
+    sum_columns = [
+        f"({' + '.join(fit_terms)}) AS fit_sum",
+        f"round({' + '.join(engagement_terms)}, 2) AS engagement_sum",
+    ]
+
+    fit_cap = _cap_param(ruleset.fit_cap, p)
+    engagement_cap = _cap_param(ruleset.engagement_cap, p)
+    total_columns = [
+        f"{_clamp('fit_sum', fit_cap)} AS fit_capped",
+        f"{_clamp('engagement_sum', engagement_cap)} AS engagement_capped",
+    ]
+    score_columns = [
+        "round(fit_capped, 0)::integer AS fit_score",
+        "round(engagement_capped, 2) AS engagement_score",
+    ]
+
+    version = p(ruleset.version, "integer")
+    breakdown = _breakdown(
+        ruleset, p, version, fit_groups, engagement_groups, group_caps, fit_cap, engagement_cap
+    )
+    since = events_since(ruleset)
+    since_filter = ""
+    if since is not None:
+        since_filter = f"AND e.occurred_at >= %(now)s::timestamptz - {p(since, 'interval')}"
+    event_kinds = sorted(
+        {kind for rule in engagement_rules for kind in rule.kinds} | set(ruleset.fast_track_kinds)
+    )
+
+    sql = f"""
+WITH ev AS (
+    SELECT e.lead_id, e.id, e.kind, e.url, e.asset, e.campaign, e.occurred_at,
+           GREATEST(EXTRACT(EPOCH FROM (%(now)s::timestamptz - e.occurred_at))::float8, 0::float8)
+               / {SECONDS_PER_DAY!r}::float8 AS age_days
+    FROM {EVENT_TABLE} AS e
+    WHERE e.lead_id BETWEEN %(first_id)s AND %(last_id)s
+      AND e.kind = ANY({p(event_kinds, "text[]")})
+      {since_filter}
+),
+marked AS (
+    SELECT ev.* {"".join(", " + column for column in event_columns)}
+    FROM ev
+),
+agg AS (
+    SELECT ev.lead_id, {", ".join(aggregates)}
+    FROM marked AS ev
+    GROUP BY ev.lead_id
+),
+base AS MATERIALIZED (
+    SELECT {", ".join(base_columns)}
+    FROM {LEAD_TABLE} AS l
+    LEFT JOIN {ACCOUNT_TABLE} AS a ON a.id = l.account_id
+    LEFT JOIN agg ON agg.lead_id = l.id
+    WHERE l.id BETWEEN %(first_id)s AND %(last_id)s
+),
+ruled AS MATERIALIZED (
+    SELECT base.* {"".join(", " + column for column in points_columns)}
+    FROM base
+),
+grouped AS MATERIALIZED (
+    SELECT ruled.* {"".join(", " + column for column in group_sum_columns)}
+    FROM ruled
+),
+capped AS MATERIALIZED (
+    SELECT grouped.* {"".join(", " + column for column in group_columns)}
+    FROM grouped
+),
+summed AS MATERIALIZED (
+    SELECT capped.*, {", ".join(sum_columns)}
+    FROM capped
+),
+limited AS MATERIALIZED (
+    SELECT summed.*, {", ".join(total_columns)}
+    FROM summed
+),
+scored AS MATERIALIZED (
+    SELECT limited.*, {", ".join(score_columns)}
+    FROM limited
+),
+result AS MATERIALIZED (
+    SELECT scored.lead_id, scored.was_stale, scored.fit_score, scored.engagement_score,
+           {breakdown} AS breakdown
+    FROM scored
+)
+UPDATE {LEAD_TABLE} AS target
+SET fit_score = result.fit_score,
+    engagement_score = result.engagement_score,
+    ruleset_version = {version},
+    score_breakdown = result.breakdown,
+    scored_at = %(now)s::timestamptz,
+    score_stale = false
+FROM result
+WHERE target.id = result.lead_id
+  -- An incremental rescore that committed after this chunk began read newer events: keep it.
+  AND (target.scored_at IS NULL OR target.scored_at <= %(now)s::timestamptz)
+  -- A lead marked stale after this chunk's snapshot stays stale, so its new input is scored.
+  AND NOT (target.score_stale AND NOT result.was_stale)
+RETURNING target.id
+"""
+    return RescoreStatement(sql=sql, params=p.values)
+
+
+def events_since(ruleset: CompiledRuleSet) -> timedelta | None:
+    """Return the oldest event age that any rule counts plus a day of margin.
+
+    Returns None when some engagement rule has no window, because then every event counts.
+    """
+    windows = [rule.window_days for rule in ruleset.engagement_rules]
+    if any(window is None for window in windows):
+        return None
+    longest = max([ruleset.fast_track_window_days, *(w for w in windows if w is not None)])
+    return timedelta(days=longest + 1)
+
+
+def _cap_param(cap: Cap | None, p: _Params) -> str | None:
+    return None if cap is None else p(cap.value, "numeric")
+
+
+def _clamp(column: str, cap: str | None) -> str:
+    if cap is None:
+        return column
+    return (
+        f"(CASE WHEN {column} > {cap} THEN {cap} WHEN {column} < -{cap} THEN -{cap} "
+        f"ELSE {column} END)"
+    )
+
+
+# Engagement rules.
+
+
+def _event_match(rule: EngagementRule, p: _Params) -> str:
+    conditions = [f"ev.kind = ANY({p(list(rule.kinds), 'text[]')})"]
+    if rule.window_days is not None:
+        conditions.append(f"ev.age_days <= {p(float(rule.window_days), 'float8')}")
+    for column, glob in (
+        ("url", rule.url_pattern),
+        ("asset", rule.asset),
+        ("campaign", rule.campaign),
+    ):
+        if glob is not None:
+            conditions.append(f"ev.{column} ILIKE {p(glob.like, 'text')}")
+    return " AND ".join(conditions)
+
+
+def _event_points(rule: EngagementRule, p: _Params) -> str:
+    if rule.half_life_days is None:
+        return p(rule.points, "numeric")
+    return (
+        f"round(({p(rule.points_float, 'float8')} * power(0.5::float8, "
+        f"LEAST(ev.age_days / {p(rule.half_life_days, 'float8')}, {MAX_HALF_LIVES!r}::float8)))"
+        "::numeric, 6)"
+    )
+
+
+# Fit rules.
+
+
+def field_sql(rule: FitRule, p: _Params) -> FieldSql:
+    scope, name = rule.field.scope, rule.field.name
+    if scope == "custom":
+        return _custom_sql(p(name, "text"))
+    if scope == "lead":
+        return _lead_sql(name, p)
+    return _account_sql(name, p)
+
+
+def _lead_sql(name: str, p: _Params) -> FieldSql:
+    if name in ("email_domain", "email_is_free_mail"):
+        domain = (
+            "(CASE WHEN strpos(l.email, '@') > 0 "
+            "THEN lower(regexp_replace(l.email, '^.*@', '')) ELSE '' END)"
+        )
+        if name == "email_domain":
+            return FieldSql(text=domain, empty=f"{domain} = ''")
+        free_mail = sorted(FREE_MAIL_DOMAINS | set(settings.FREE_MAIL_DOMAINS_EXTRA))
+        return FieldSql(boolean=f"({domain} <> '' AND {domain} = ANY({p(free_mail, 'text[]')}))")
+    column = f"l.{name}"
+    if name in ("email_opt_out", "call_opt_out"):
+        return FieldSql(boolean=column)
+    if name == "interests":
+        return _json_sql(column, missing=f"({column} IS NULL OR jsonb_typeof({column}) = 'null')")
+    return FieldSql(missing=f"{column} IS NULL", text=column, empty=f"{column} = ''")
+
+
+def _account_sql(name: str, p: _Params) -> FieldSql:
+    no_account = "a.id IS NULL"
+    if name == "has_account":
+        return FieldSql(boolean="a.id IS NOT NULL")
+    if name in ("employee_band", "revenue_band"):
+        column, bands, label = (
+            ("a.employee_count", EMPLOYEE_BANDS, employee_band)
+            if name == "employee_band"
+            else ("a.annual_revenue_usd", REVENUE_BANDS_USD, revenue_band)
+        )
+        # The label above the last band, as leads.normalize returns it.
+        above = label(bands[-1][1] + 1)
+        whens = " ".join(
+            f"WHEN {column} BETWEEN {p(low, 'bigint')} AND {p(high, 'bigint')} "
+            f"THEN {p(band, 'text')}"
+            for low, high, band in bands
+        )
+        text = f"(CASE WHEN {column} IS NULL THEN '' {whens} ELSE {p(above, 'text')} END)"
+        return FieldSql(missing=no_account, text=text, empty=f"{text} = ''")
+    column = f"a.{name}"
+    if name in ("employee_count", "annual_revenue_usd"):
+        return FieldSql(missing=f"{column} IS NULL", number=f"{column}::numeric")
+    if name in ("processes", "technologies"):
+        return _json_sql(
+            column, missing=f"({no_account} OR {column} IS NULL OR jsonb_typeof({column}) = 'null')"
+        )
+    return FieldSql(missing=no_account, text=column, empty=f"{column} = ''")
+
+
+def _json_sql(value: str, *, missing: str) -> FieldSql:
+    return FieldSql(
+        missing=missing,
+        json=value,
+        empty=f"{value} IN ('\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb)",
+    )
+
+
+def _custom_sql(key: str) -> FieldSql:
+    value = f"(l.custom_attributes -> {key})"
+    text = f"({value} #>> '{{}}')"
+    trimmed = f"btrim({text}, ' ')"
+    return FieldSql(
+        missing=f"({value} IS NULL OR jsonb_typeof({value}) = 'null')",
+        text=f"(CASE WHEN jsonb_typeof({value}) = 'string' THEN {text} END)",
+        number=(
+            f"(CASE WHEN jsonb_typeof({value}) = 'number' THEN {text}::numeric "
+            f"WHEN jsonb_typeof({value}) = 'string' AND {trimmed} ~ {_NUMERIC_TEXT} "
+            f"THEN {trimmed}::numeric END)"
+        ),
+        boolean=(
+            f"(CASE WHEN jsonb_typeof({value}) = 'boolean' THEN {text}::boolean "
+            f"WHEN jsonb_typeof({value}) = 'string' AND lower({trimmed}) IN ('true', 'false') "
+            f"THEN lower({trimmed}) = 'true' END)"
+        ),
+        json=value,
+        empty=f"{value} IN ('\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb)",
+    )
+
+
+_NEGATED = {"ne": "eq", "not_in": "in", "is_not_empty": "is_empty"}
+
+
+def fit_condition(rule: FitRule, p: _Params) -> str:
+    """Build a boolean expression, never NULL, that is true when the fit rule matches."""
+    sql = field_sql(rule, p)
+    if rule.op in _NEGATED:
+        return f"NOT {_positive_condition(rule, _NEGATED[rule.op], sql, p)}"
+    return _positive_condition(rule, rule.op, sql, p)
+
+
+def _positive_condition(rule: FitRule, op: str, sql: FieldSql, p: _Params) -> str:
+    if op == "is_empty":
+        return f"COALESCE(({sql.missing}) OR ({sql.empty}), false)"
+    test = _value_test(rule, op, sql, p)
+    return f"COALESCE(NOT ({sql.missing}) AND ({test}), false)"
+
+
+def _value_test(rule: FitRule, op: str, sql: FieldSql, p: _Params) -> str:
+    # NOTE: rule values are lower-cased by Python's str.lower and columns by PostgreSQL's
+    # lower(). They agree on ASCII and accented Latin letters, but not on every character:
+    # "İ" becomes "i̇" in Python and "i" in PostgreSQL 15 with C.UTF-8.
+    if op in ("eq", "in"):
+        if rule.value_type == ValueType.TEXT:
+            return f"lower({_need(sql.text, rule)}) = ANY({p(list(rule.values), 'text[]')})"
+        if rule.value_type == ValueType.NUMBER:
+            return f"{_need(sql.number, rule)} = ANY({p(list(rule.values), 'numeric[]')})"
+        return f"{_need(sql.boolean, rule)} = {p(rule.values[0], 'boolean')}"
+    if op in ("contains", "contains_any"):
+        value = _need(sql.json, rule)
+        return (
+            f"CASE WHEN jsonb_typeof({value}) = 'array' THEN EXISTS ("
+            f"SELECT 1 FROM jsonb_array_elements({value}) AS item(value) "
+            "WHERE jsonb_typeof(item.value) = 'string' "
+            f"AND lower(item.value #>> '{{}}') = ANY({p(list(rule.values), 'text[]')})) "
+            "ELSE false END"
+        )
+    if op == "gte":
+        return f"{_need(sql.number, rule)} >= {p(rule.values[0], 'numeric')}"
+    if op == "lte":
+        return f"{_need(sql.number, rule)} <= {p(rule.values[0], 'numeric')}"
+    if op == "between":
+        low, high = rule.values
+        return f"{_need(sql.number, rule)} BETWEEN {p(low, 'numeric')} AND {p(high, 'numeric')}"
+    if op == "is_true":
+        return f"({_need(sql.boolean, rule)}) IS TRUE"
+    if op == "is_false":
+        return f"({_need(sql.boolean, rule)}) IS FALSE"
+    if op == "matches":
+        assert rule.regex is not None, "a matches rule always has a compiled regex"
+        return f"{_need(sql.text, rule)} ~* {p(rule.regex.postgres, 'text')}"
+    raise ValueError(f"Unknown operator {op!r} in rule {rule.id!r}.")
+
+
+def _need(expression: str | None, rule: FitRule) -> str:
+    # Validation only lets an operator meet a field that has the reading it needs.
+    if expression is None:
+        raise ValueError(f"Rule {rule.id!r}: {rule.op} cannot read {rule.field.path}.")
+    return expression
+
+
+# Breakdown.
+
+
+def _breakdown(
+    ruleset: CompiledRuleSet,
+    p: _Params,
+    version: str,
+    fit_groups: list[str],
+    engagement_groups: list[str],
+    group_caps: dict[str, str | None],
+    fit_cap: str | None,
+    engagement_cap: str | None,
+) -> str:
+    fit_entries = [
+        f"CASE WHEN f_{i} <> 0 THEN jsonb_build_object('rule', {p(rule.id, 'text')}, "
+        f"'label', {p(rule.label, 'text')}, 'group', {p(rule.group, 'text')}, "
+        f"'points', f_{i}) END"
+        for i, rule in enumerate(ruleset.fit_rules)
+    ]
+    engagement_entries = [
+        f"CASE WHEN pts_{i} <> 0 THEN jsonb_build_object("
+        f"'rule', {p(rule.id, 'text')}, 'label', {p(rule.label, 'text')}, "
+        f"'group', {p(rule.group, 'text')}, 'points', pts_{i}, 'raw_points', raw_{i}, "
+        f"'capped', pts_{i} <> raw_{i}, 'events', n_{i}, 'event_ids', to_jsonb(ids_{i}), "
+        f"'last_event_at', {_iso_timestamp(f'last_{i}')}) END"
+        for i, rule in enumerate(ruleset.engagement_rules)
+    ]
+
+    cap_entries = [
+        _cap_entry("rule", rule.id, f"raw_{i}", f"pts_{i}", _cap_param(rule.cap, p), p)
+        for i, rule in enumerate(ruleset.engagement_rules)
+        if rule.cap is not None
+    ]
+    cap_entries += [
+        _cap_entry("group", group, f"fg_{n}", f"fgc_{n}", group_caps[group], p)
+        for n, group in enumerate(fit_groups)
+        if group_caps[group] is not None
+    ]
+    cap_entries += [
+        _cap_entry("group", group, f"eg_{n}", f"egc_{n}", group_caps[group], p)
+        for n, group in enumerate(engagement_groups)
+        if group_caps[group] is not None
+    ]
+    if fit_cap is not None:
+        cap_entries.append(_cap_entry("total", "fit", "fit_sum", "fit_capped", fit_cap, p))
+    if engagement_cap is not None:
+        cap_entries.append(
+            _cap_entry(
+                "total", "engagement", "engagement_sum", "engagement_capped", engagement_cap, p
+            )
+        )
+
+    return (
+        "jsonb_build_object("
+        f"'ruleset_version', {version}, "
+        "'fit_score', fit_score, "
+        "'engagement_score', engagement_score, "
+        f"'fit', {_json_array(fit_entries)}, "
+        f"'engagement', {_json_array(engagement_entries)}, "
+        f"'caps', {_json_array(cap_entries)}, "
+        "'fast_track', fast_track)"
+    )
+
+
+def _cap_entry(scope: str, name: str, raw: str, capped: str, cap: str | None, p: _Params) -> str:
+    return (
+        f"CASE WHEN {raw} <> {capped} THEN jsonb_build_object('scope', {p(scope, 'text')}, "
+        f"'name', {p(name, 'text')}, 'cap', {cap}, 'removed', {raw} - {capped}) END"
+    )
+
+
+def _json_array(entries: list[str]) -> str:
+    """Build a jsonb array of the non-NULL entries, in the order given."""
+    if not entries:
+        return "'[]'::jsonb"
+    rows = ", ".join(f"({position}, {entry})" for position, entry in enumerate(entries))
+    return (
+        "(SELECT COALESCE(jsonb_agg(entries.entry ORDER BY entries.position), '[]'::jsonb) "
+        f"FROM (VALUES {rows}) AS entries(position, entry) WHERE entries.entry IS NOT NULL)"
+    )
+
+
+def _iso_timestamp(column: str) -> str:
+    """Format a timestamp column as scoring.engine.format_timestamp does.
+
+    The result is ISO 8601 in UTC, with microseconds only when there are any.
+    """
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN to_char({utc}, 'US') = '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END "
+        "|| '+00:00'"
+    )
