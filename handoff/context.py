@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leads.models import EngagementEvent, Lead
-
 from handoff.models import ContextField
+from leads.models import EngagementEvent, Lead
 
 # Events a rep reads to see why the lead is ready; older or weaker ones stay on the lead page.
 QUALIFYING_EVENTS_SHOWN = 10
@@ -65,7 +64,9 @@ def build_context(lead: Lead, *, marketing_notes: str = "") -> dict[str, Any]:
     """Freeze the lead's fit, interests, source, qualifying engagement, scores and notes."""
     account = lead.account
     breakdown = lead.score_breakdown or {}
-    notes = "\n\n".join(part for part in (lead.marketing_notes.strip(), marketing_notes.strip()) if part)
+    notes = "\n\n".join(
+        part for part in (lead.marketing_notes.strip(), marketing_notes.strip()) if part
+    )
 
     return {
         "lead": {
@@ -120,7 +121,7 @@ def build_context(lead: Lead, *, marketing_notes: str = "") -> dict[str, Any]:
 def missing_context(context: dict[str, Any], required: list[str]) -> list[str]:
     """Return the required context fields the snapshot leaves empty, in the configured order."""
     campaign = context.get("campaign_source") or {}
-    filled = {
+    filled: dict[str, bool] = {
         ContextField.JOB_TITLE: bool(context["lead"].get("job_title")),
         ContextField.PHONE: bool(context["lead"].get("phone")),
         ContextField.ACCOUNT: context.get("account") is not None,

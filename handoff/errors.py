@@ -43,4 +43,4 @@ class NotAllowed(ApplicationError):
     """The user may not act on this handoff, such as a rep accepting a colleague's handoff."""
 
     code = "not_allowed"
-    status_code = status.HTTP_403_FORBIDDEN
+    status_code = status.HTTP_403_FORBIDDEN  # type: ignore[assignment]

@@ -54,7 +54,9 @@ class Territory(models.Model):
 class Rep(models.Model):
     """The sales profile of a user: where they sell, what, and how many open handoffs they take."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep"
+    )
     territories = models.ManyToManyField(Territory, blank=True, related_name="reps")
     # Business hours for the rep's SLA; the first territory by name when not set.
     home_territory = models.ForeignKey(
@@ -116,7 +118,9 @@ class RoutingRule(models.Model):
     Strategy = RoutingStrategy
 
     name = models.CharField(max_length=200)
-    position = models.PositiveIntegerField(default=100, help_text="Lower positions are tried first.")
+    position = models.PositiveIntegerField(
+        default=100, help_text="Lower positions are tried first."
+    )
     is_active = models.BooleanField(default=True)
     regions = models.JSONField(
         default=list, blank=True, help_text="Lead regions, such as europe; empty for any."

@@ -16,9 +16,8 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from leads.models import EngagementEvent, Lead
-
 from handoff.models import Handoff, HandoffStatus, Rep, RoutingRule, RoutingStrategy
+from leads.models import EngagementEvent, Lead
 
 STEP_ACCOUNT_OWNER = "account_owner"
 STEP_RULE = "rule"
@@ -189,9 +188,7 @@ def _round_robin_order(pool: list[Rep], cursor_rep_id: int | None) -> list[Rep]:
 
 def _least_loaded_order(pool: list[Rep], load: RoutingLoad) -> list[Rep]:
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return sorted(
-        pool, key=lambda rep: (load.open_for(rep), rep.last_assigned_at or epoch, rep.pk)
-    )
+    return sorted(pool, key=lambda rep: (load.open_for(rep), rep.last_assigned_at or epoch, rep.pk))
 
 
 def _skip(rep: Rep, reason: str, rule: RoutingRule | None) -> dict[str, Any]:

@@ -18,12 +18,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leadflow.errors import ApplicationError
-from leadflow.roles import REVOPS, SALES_MANAGER, has_role
-from leads.errors import IllegalTransition
-from leads.models import EngagementEvent, Lead, LeadStatus
-from leads.services import lead_transition
-
 from handoff.context import build_context, missing_context
 from handoff.errors import (
     HandoffAlreadyOpen,
@@ -59,6 +53,11 @@ from handoff.routing import (
     route_lead,
 )
 from handoff.sla import add_business_hours, calendar_for_rep
+from leadflow.errors import ApplicationError
+from leadflow.roles import REVOPS, SALES_MANAGER, has_role
+from leads.errors import IllegalTransition
+from leads.models import EngagementEvent, Lead, LeadStatus
+from leads.services import lead_transition
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +142,7 @@ def handoff_settings_update(*, actor: User | None, **fields: Any) -> HandoffSett
     for name in set(fields) - editable:
         errors[name] = ["Not a handoff setting."]
     if errors:
-        raise InvalidHandoffInput(
-            next(iter(errors.values()))[0], extra={"fields": errors}
-        )
+        raise InvalidHandoffInput(next(iter(errors.values()))[0], extra={"fields": errors})
 
     with transaction.atomic():
         settings_row = _lock_settings()
@@ -177,7 +174,7 @@ def _record(
         handoff=handoff,
         lead_id=handoff.lead_id,
         kind=kind,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=_actor_or_none(actor),
         rule=rule,
         rep=rep,
         note=note,
@@ -382,7 +379,9 @@ def handoff_send(
                         now=now,
                     )
             except ApplicationError as error:
-                result.errors.append({"lead_id": lead_id, "code": error.code, "message": error.message})
+                result.errors.append(
+                    {"lead_id": lead_id, "code": error.code, "message": error.message}
+                )
                 continue
             except IntegrityError:
                 # Another request opened a handoff for this lead between the check and the insert.
@@ -537,7 +536,7 @@ def handoff_accept(
         lead_transition(
             lead_id=handoff.lead_id,
             to_status=LeadStatus.SQL,
-            actor=actor,
+            actor=_actor_or_none(actor),
             rule="handoff.accept",
             reason=f"Accepted handoff {handoff.pk}; next step: {next_step.strip()}".strip(),
             expected_from=LeadStatus.MQL,
@@ -569,7 +568,9 @@ def handoff_accept(
             data={"qualification": qualification_values},
         )
 
-    logger.info("Handoff %s accepted by rep %s", handoff.pk, rep.pk, extra={"lead_id": handoff.lead_id})
+    logger.info(
+        "Handoff %s accepted by rep %s", handoff.pk, rep.pk, extra={"lead_id": handoff.lead_id}
+    )
     return handoff
 
 
@@ -587,13 +588,15 @@ def handoff_reject(*, handoff_id: int, actor: User, reason: str, note: str = "")
         _require_pending(handoff)
         is_manager = has_role(actor, SALES_MANAGER, REVOPS)
         if not is_manager and (rep is None or handoff.rep_id != rep.pk):
-            raise NotAllowed(f"Only the assigned rep or a sales manager can reject handoff {handoff_id}.")
+            raise NotAllowed(
+                f"Only the assigned rep or a sales manager can reject handoff {handoff_id}."
+            )
 
         target = REJECT_TARGET_STATUS[reason]
         lead_transition(
             lead_id=handoff.lead_id,
             to_status=target,
-            actor=actor,
+            actor=_actor_or_none(actor),
             rule="handoff.reject",
             reason=f"Rejected handoff {handoff.pk}: {RejectReason(reason).label}. {note}".strip(),
             expected_from=LeadStatus.MQL,
@@ -630,7 +633,9 @@ def handoff_withdraw(*, handoff_id: int, actor: User, note: str = "") -> Handoff
         handoff.decided_at = timezone.now()
         handoff.decided_by = actor  # type: ignore[assignment]
         handoff.save(update_fields=["status", "decided_at", "decided_by"])
-        _record(handoff, HandoffEventKind.WITHDRAWN, actor=actor, rep=handoff.rep, note=note.strip())
+        _record(
+            handoff, HandoffEventKind.WITHDRAWN, actor=actor, rep=handoff.rep, note=note.strip()
+        )
     logger.info("Handoff %s withdrawn", handoff.pk, extra={"lead_id": handoff.lead_id})
     return handoff
 
@@ -833,7 +838,9 @@ def handoff_breach(*, handoff_id: int, now: dt.datetime | None = None) -> Handof
     return successor
 
 
-def handoffs_escalate_overdue(*, now: dt.datetime | None = None, limit: int = SLA_SWEEP_BATCH) -> list[int]:
+def handoffs_escalate_overdue(
+    *, now: dt.datetime | None = None, limit: int = SLA_SWEEP_BATCH
+) -> list[int]:
     """Escalate and reassign up to `limit` overdue pending handoffs; return the new handoff ids.
 
     Handoffs waiting in the fallback queue are not reassigned by the sweep because
@@ -885,13 +892,15 @@ def handoff_close(
             )
         is_manager = has_role(actor, SALES_MANAGER, REVOPS)
         if not is_manager and (rep is None or handoff.rep_id != rep.pk):
-            raise NotAllowed(f"Only the owning rep or a sales manager can close handoff {handoff_id}.")
+            raise NotAllowed(
+                f"Only the owning rep or a sales manager can close handoff {handoff_id}."
+            )
 
         try:
             lead_transition(
                 lead_id=handoff.lead_id,
                 to_status=outcome,
-                actor=actor,
+                actor=_actor_or_none(actor),
                 rule="handoff.close",
                 reason=f"{OutcomeReason(reason).label}. {note}".strip(),
                 expected_from=LeadStatus.SQL,
@@ -915,5 +924,150 @@ def handoff_close(
             data={"reason": reason},
         )
 
-    logger.info("Handoff %s closed as %s (%s)", handoff.pk, outcome, reason, extra={"lead_id": handoff.lead_id})
+    logger.info(
+        "Handoff %s closed as %s (%s)",
+        handoff.pk,
+        outcome,
+        reason,
+        extra={"lead_id": handoff.lead_id},
+    )
     return handoff
+
+
+# --- Reps and routing rules (revenue operations) ----------------------------------------------
+
+REP_EDITABLE_FIELDS = {
+    "segments",
+    "product_lines",
+    "capacity",
+    "is_technical_expert",
+    "is_active",
+    "out_of_office_until",
+    "home_territory",
+    "manager",
+}
+RULE_EDITABLE_FIELDS = {
+    "name",
+    "position",
+    "is_active",
+    "regions",
+    "segments",
+    "product_interests",
+    "strategy",
+    "sla_hours",
+}
+
+
+def rep_update(*, rep_id: int, actor: User | None, fields: dict[str, Any]) -> Rep:
+    """Change a rep's coverage, capacity or availability; `territories` takes a list of territories."""
+    unknown = set(fields) - REP_EDITABLE_FIELDS - {"territories"}
+    if unknown:
+        raise InvalidHandoffInput(
+            f"Fields {', '.join(sorted(unknown))} cannot be edited on a rep.",
+            extra={"fields": {name: ["Not editable."] for name in sorted(unknown)}},
+        )
+    with transaction.atomic():
+        rep = Rep.objects.select_for_update().filter(pk=rep_id).first()
+        if rep is None:
+            raise RepNotFound(f"Rep {rep_id} does not exist.")
+        changed = [name for name in fields if name in REP_EDITABLE_FIELDS]
+        for name in changed:
+            setattr(rep, name, fields[name])
+        if changed:
+            rep.save(update_fields=changed)
+        if "territories" in fields:
+            rep.territories.set(fields["territories"])
+    logger.info(
+        "Rep %s updated: %s",
+        rep_id,
+        ", ".join(sorted(fields)),
+        extra={"actor_id": getattr(actor, "pk", None)},
+    )
+    return rep
+
+
+def _apply_rule_fields(rule: RoutingRule, fields: dict[str, Any]) -> None:
+    unknown = set(fields) - RULE_EDITABLE_FIELDS - {"reps", "territories"}
+    if unknown:
+        raise InvalidHandoffInput(
+            f"Fields {', '.join(sorted(unknown))} cannot be set on a routing rule.",
+            extra={"fields": {name: ["Not editable."] for name in sorted(unknown)}},
+        )
+    for name in RULE_EDITABLE_FIELDS & set(fields):
+        setattr(rule, name, fields[name])
+    rule.save()
+    if "reps" in fields:
+        rule.reps.set(fields["reps"])
+    if "territories" in fields:
+        rule.territories.set(fields["territories"])
+
+
+def routing_rule_create(*, actor: User | None, fields: dict[str, Any]) -> RoutingRule:
+    """Add a routing rule; without a position it goes after the last rule."""
+    with transaction.atomic():
+        _lock_settings()
+        rule = RoutingRule()
+        if fields.get("position") is None:
+            last = (
+                RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
+            )
+            fields = {**fields, "position": (last or 0) + 10}
+        _apply_rule_fields(rule, fields)
+    logger.info("Routing rule %s created", rule.pk, extra={"actor_id": getattr(actor, "pk", None)})
+    return rule
+
+
+def routing_rule_update(*, rule_id: int, actor: User | None, fields: dict[str, Any]) -> RoutingRule:
+    with transaction.atomic():
+        _lock_settings()
+        rule = RoutingRule.objects.filter(pk=rule_id).first()
+        if rule is None:
+            raise InvalidHandoffInput(
+                f"Routing rule {rule_id} does not exist.", code="rule_not_found"
+            )
+        _apply_rule_fields(rule, fields)
+    logger.info("Routing rule %s updated", rule_id, extra={"actor_id": getattr(actor, "pk", None)})
+    return rule
+
+
+def routing_rule_delete(*, rule_id: int, actor: User | None) -> None:
+    """Delete a routing rule; handoffs it routed keep their trace and lose only the link."""
+    with transaction.atomic():
+        _lock_settings()
+        deleted, _ = RoutingRule.objects.filter(pk=rule_id).delete()
+    if not deleted:
+        raise InvalidHandoffInput(f"Routing rule {rule_id} does not exist.", code="rule_not_found")
+    logger.info("Routing rule %s deleted", rule_id, extra={"actor_id": getattr(actor, "pk", None)})
+
+
+def routing_rules_reorder(*, rule_ids: list[int], actor: User | None) -> list[RoutingRule]:
+    """Renumber the rules in the given order (10, 20, 30 …); rules not listed follow in their old order."""
+    with transaction.atomic():
+        _lock_settings()
+        rules = list(RoutingRule.objects.order_by("position", "id"))
+        by_id = {rule.pk: rule for rule in rules}
+        unknown = [rule_id for rule_id in rule_ids if rule_id not in by_id]
+        if unknown:
+            raise InvalidHandoffInput(
+                f"Routing rules {', '.join(map(str, unknown))} do not exist; reload the page.",
+                code="rule_not_found",
+            )
+        ordered = [by_id[rule_id] for rule_id in dict.fromkeys(rule_ids)]
+        ordered += [rule for rule in rules if rule.pk not in set(rule_ids)]
+        for index, rule in enumerate(ordered, start=1):
+            rule.position = index * 10
+        RoutingRule.objects.bulk_update(ordered, ["position"])
+    logger.info("Routing rules reordered", extra={"actor_id": getattr(actor, "pk", None)})
+    return ordered
+
+
+def routing_rule_move(*, rule_id: int, direction: str, actor: User | None) -> list[RoutingRule]:
+    """Swap a rule with its neighbour above ("up") or below ("down")."""
+    ids = list(RoutingRule.objects.order_by("position", "id").values_list("pk", flat=True))
+    if rule_id not in ids:
+        raise InvalidHandoffInput(f"Routing rule {rule_id} does not exist.", code="rule_not_found")
+    index = ids.index(rule_id)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ids):
+        ids[index], ids[other] = ids[other], ids[index]
+    return routing_rules_reorder(rule_ids=ids, actor=actor)

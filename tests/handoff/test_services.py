@@ -13,13 +13,12 @@ from handoff.errors import (
     QualificationMissing,
 )
 from handoff.models import Handoff, HandoffEvent, HandoffStatus
-from leads.models import Lead, StatusChange
 from leadflow.roles import MARKETING, SALES_MANAGER
+from leads.models import Lead, StatusChange
 from tests.factories import (
     EngagementEventFactory,
     LeadFactory,
     RepFactory,
-    RoutingRuleFactory,
     UserFactory,
 )
 
@@ -60,9 +59,15 @@ def test_send_snapshots_context(team, mql, marketer):
     assert handoff.sent_by == marketer
     assert handoff.context["interests"] == ["cnc_machines"]
     assert handoff.context["campaign_source"]["first_touch_campaign"] == "spring-expo"
-    assert handoff.context["fit"] == {"score": 70, "rules": [{"rule": "core-segment", "points": 20}]}
+    assert handoff.context["fit"] == {
+        "score": 70,
+        "rules": [{"rule": "core-segment", "points": 20}],
+    }
     assert handoff.context["account"]["segment"] == "automotive"
-    assert handoff.context["marketing_notes"] == "Met at the spring expo.\n\nWants a quote for 3 machines."
+    assert (
+        handoff.context["marketing_notes"]
+        == "Met at the spring expo.\n\nWants a quote for 3 machines."
+    )
 
 
 def test_send_context_lists_qualifying_events_from_breakdown(team, mql):
@@ -190,7 +195,7 @@ def test_accept_honours_configured_fields(team, mql, handoff_settings):
     handoff_settings.save()
     handoff = send_one(mql)
 
-    with pytest.raises(QualificationMissing, match="Fill in technical requirements."):
+    with pytest.raises(QualificationMissing, match=r"Fill in technical requirements\."):
         accept(handoff, handoff.rep)
 
 

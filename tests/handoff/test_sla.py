@@ -6,8 +6,19 @@ import time_machine
 
 from handoff import services
 from handoff.models import Handoff, HandoffEvent, HandoffStatus
-from handoff.sla import BusinessCalendar, add_business_hours, business_hours_between, calendar_for_rep
-from tests.factories import HandoffFactory, LeadFactory, RepFactory, RoutingRuleFactory, TerritoryFactory
+from handoff.sla import (
+    BusinessCalendar,
+    add_business_hours,
+    business_hours_between,
+    calendar_for_rep,
+)
+from tests.factories import (
+    HandoffFactory,
+    LeadFactory,
+    RepFactory,
+    RoutingRuleFactory,
+    TerritoryFactory,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 CENTRAL = BusinessCalendar(timezone="America/Chicago")
@@ -41,7 +52,9 @@ def test_add_business_hours_table(start, hours, due):
 
 
 def test_add_business_hours_skips_holiday():
-    calendar = BusinessCalendar(timezone="America/Chicago", holidays=frozenset({dt.date(2026, 3, 4)}))
+    calendar = BusinessCalendar(
+        timezone="America/Chicago", holidays=frozenset({dt.date(2026, 3, 4)})
+    )
 
     due = add_business_hours(chicago(2026, 3, 3, 16, 0), 2, calendar)
 
