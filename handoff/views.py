@@ -118,7 +118,6 @@ def lead_handoffs(request: HttpRequest, lead_id: int) -> HttpResponse:
             "events": selectors.lead_handoff_events(lead),
             "open_handoff": next((handoff for handoff in handoffs if handoff.is_open), None),
             "can_send": lead.status == "mql" and not any(handoff.is_open for handoff in handoffs),
-            "nav": "feedback",
         },
     )
 
