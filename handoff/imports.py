@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from handoff.models import Handoff, Rep, RoutingRule, RoutingStrategy, Territory
 from handoff.routing import rule_pool
+from handoff.services import handoff_send
 from leadflow.roles import SALES, SALES_MANAGER
 from leads.models import Account, Lead, LeadStatus
 from leads.normalize import region_for_country
@@ -313,8 +314,6 @@ def mqls_generate_and_route(
     its share; interests and technical-consultation requests are drawn with `seed`.
     The leads are tagged source_system "generated" so they can be found and removed.
     """
-    from handoff.services import handoff_send
-
     accounts = list(Account.objects.order_by("name"))
     if not accounts:
         raise ImportFileError(

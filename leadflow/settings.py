@@ -122,6 +122,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.sweep_stale_leads",
         "schedule": 60.0,
     },
+    # Overdue handoffs are escalated within five minutes of their due time.
+    "handoff-escalate-overdue": {
+        "task": "handoff.escalate_overdue",
+        "schedule": 300.0,
+    },
 }
 
 REDIS_URL = os.environ.get(

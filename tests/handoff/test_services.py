@@ -13,7 +13,7 @@ from handoff.errors import (
     QualificationMissing,
 )
 from handoff.models import Handoff, HandoffEvent, HandoffStatus
-from leadflow.roles import MARKETING, SALES_MANAGER
+from leadflow.roles import MARKETING
 from leads.models import Lead, StatusChange
 from tests.factories import (
     EngagementEventFactory,
@@ -512,5 +512,11 @@ def test_lead_owner_not_set_for_reassigned_handoff(team, mql, sales_manager):
     assert Lead.objects.get(pk=mql.pk).owner is None
 
 
-def test_sales_manager_role_constant_used():
-    assert SALES_MANAGER == "sales_manager"
+def test_beat_schedules_sla_sweep():
+    from django.conf import settings
+
+    from leadflow.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["handoff-escalate-overdue"]
+    assert entry["task"] == "handoff.escalate_overdue"
+    assert "handoff.escalate_overdue" in app.tasks
