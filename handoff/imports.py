@@ -41,7 +41,7 @@ OFFICE_TIMEZONES = {
     "west": "America/Los_Angeles",
 }
 
-# Which lead regions each office covers besides North America, which all offices share.
+# Lead regions each office covers besides North America, which every office shares.
 # The files name no US state, so North American leads go to one pool of every rep.
 OFFICE_REGIONS = {
     "east": ["europe", "middle_east_africa"],

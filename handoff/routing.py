@@ -1,4 +1,4 @@
-"""Where a lead goes: the account owner first, then the ordered routing rules, then the fallback queue.
+"""Routing of a lead to the account owner, else the first matching rule, else the fallback queue.
 
 `route_lead` only decides and explains; it writes nothing, so the dry-run and
 the real assignment share it. The services lock the settings row around it and
@@ -24,7 +24,7 @@ STEP_RULE = "rule"
 STEP_FALLBACK = "fallback_queue"
 STEP_MANUAL = "manual"
 
-# A lead asks for a technical consultation with this event kind, or with this custom attribute set.
+# A lead requests a technical consultation with an event of this kind or with this custom attribute.
 TECHNICAL_CONSULTATION_KIND = "technical_consultation"
 TECHNICAL_CONSULTATION_ATTRIBUTE = "technical_consultation"
 

@@ -34,7 +34,7 @@ def sees_all_handoffs(user: User) -> bool:
 
 
 def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
-    """Every handoff for marketing, managers and revenue operations; a rep's own otherwise.
+    """Return every handoff for marketing, managers and revenue operations, else the user's own.
 
     A rep's own handoffs are those assigned to them and those where they are the technical expert.
     """
@@ -45,7 +45,7 @@ def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
 
 
 def handoffs_actionable_by(user: User) -> QuerySet[Handoff]:
-    """The handoffs a user may act on: those they see, plus the fallback queue a rep may claim."""
+    """Return the handoffs a user may act on, which adds the fallback queue a rep may claim to those they see."""
     if sees_all_handoffs(user):
         return handoff_queryset()
     return handoff_queryset().filter(

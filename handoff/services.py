@@ -95,8 +95,8 @@ OUTCOME_REASONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# The SLA sweep handles at most this many overdue handoffs a run; each costs a routing decision
-# (about ten queries), and the next run picks up the rest.
+# The SLA sweep handles at most this many overdue handoffs a run. Each costs a routing decision
+# of about ten queries, and the next run picks up the rest.
 SLA_SWEEP_BATCH = 200
 
 # A reassignment chain longer than this is a data problem, not a routing one.
@@ -841,10 +841,10 @@ def handoff_breach(*, handoff_id: int, now: dt.datetime | None = None) -> Handof
 def handoffs_escalate_overdue(
     *, now: dt.datetime | None = None, limit: int = SLA_SWEEP_BATCH
 ) -> list[int]:
-    """Escalate and reassign up to `limit` overdue pending handoffs; return the new handoff ids.
+    """Escalate and reassign up to `limit` overdue pending handoffs, and return the new handoff ids.
 
-    Handoffs waiting in the fallback queue are not reassigned by the sweep because
-    there is no next rep to try; managers see them on their page.
+    The sweep skips handoffs waiting in the fallback queue because there is no next
+    rep to try. Managers see them on their page.
     """
     now = now or timezone.now()
     overdue = list(

@@ -106,7 +106,7 @@ def send_to_sales(request: HttpRequest) -> HttpResponse:
 
 @role_required(MARKETING, REVOPS, SALES_MANAGER)
 def lead_handoffs(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """A lead's handoffs, decisions, rejection and loss reasons, and the send-to-sales button."""
+    """Show a lead's handoffs, decisions, rejection and loss reasons, and the send-to-sales button."""
     lead = get_object_or_404(Lead.objects.select_related("account", "owner"), pk=lead_id)
     handoffs = list(selectors.lead_handoffs(lead))
     return render(
@@ -334,7 +334,7 @@ def handoff_withdraw(request: HttpRequest, handoff_id: int) -> HttpResponse:
 
 @role_required(SALES_MANAGER, REVOPS)
 def manager(request: HttpRequest) -> HttpResponse:
-    """Open handoffs oldest first with their age and breaches, the fallback queue and rep loads."""
+    """Show open handoffs oldest first with their age and breaches, and each rep's load."""
     rows = selectors.manager_open_handoffs()
     only_overdue = request.GET.get("overdue") == "1"
     if only_overdue:
@@ -358,7 +358,7 @@ def manager(request: HttpRequest) -> HttpResponse:
 
 @role_required(MARKETING, REVOPS, SALES_MANAGER)
 def feedback(request: HttpRequest) -> HttpResponse:
-    """Every rejection and won or lost outcome with its reason, filterable by reason, segment, campaign, rule."""
+    """List every rejection and won or lost outcome with its reason, filtered by reason, segment, campaign or rule."""
     filters = {name: request.GET.get(name, "").strip() for name in selectors.FEEDBACK_FILTERS}
     queryset = selectors.feedback_queryset(filters)
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
@@ -396,7 +396,7 @@ def _rule_initial(rule: RoutingRule) -> dict[str, Any]:
 
 @role_required(REVOPS, SALES_MANAGER, MARKETING)
 def routing(request: HttpRequest) -> HttpResponse:
-    """The ordered routing rules and a dry-run for any lead."""
+    """Show the ordered routing rules and, given a lead id, a dry-run of its routing."""
     dry_run = None
     form = DryRunForm(request.GET or None)
     if form.is_valid():
