@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from handoff.models import Handoff, HandoffEvent, HandoffStatus, Rep, RoutingRule
@@ -96,14 +96,41 @@ def reps_with_load() -> QuerySet[Rep]:
     )
 
 
-def manager_open_handoffs(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Pending handoffs oldest first, each with its age in business hours and whether it is overdue."""
+def manager_open_handoffs(
+    *, now: dt.datetime | None = None, only_overdue: bool = False
+) -> QuerySet[Handoff]:
+    """Return pending handoffs, oldest first, optionally only those past their due time."""
     now = now or timezone.now()
+    queryset = (
+        handoff_queryset()
+        .filter(status=HandoffStatus.PENDING)
+        .select_related("rep__home_territory")
+        .prefetch_related("rep__territories")
+        .order_by("created_at", "id")
+    )
+    if only_overdue:
+        queryset = queryset.filter(due_at__lte=now)
+    return queryset
+
+
+def with_age(handoffs: list[Handoff], *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Pair each handoff with its business-hours age since marketing sent the lead, and overdue state.
+
+    Reassignment opens a new handoff, so the age counts from the lead's latest
+    `sent` event, found for all rows in one query.
+    """
+    now = now or timezone.now()
+    sent_at = dict(
+        HandoffEvent.objects.filter(
+            kind="sent", lead_id__in={handoff.lead_id for handoff in handoffs}
+        )
+        .values("lead_id")
+        .annotate(latest=Max("created_at"))
+        .values_list("lead_id", "latest")
+    )
     rows = []
-    for handoff in (
-        handoff_queryset().filter(status=HandoffStatus.PENDING).order_by("created_at", "id")
-    ):
-        chain_start = _chain_start(handoff)
+    for handoff in handoffs:
+        chain_start = min(sent_at.get(handoff.lead_id) or handoff.created_at, handoff.created_at)
         rows.append(
             {
                 "handoff": handoff,
@@ -115,19 +142,6 @@ def manager_open_handoffs(*, now: dt.datetime | None = None) -> list[dict[str, A
             }
         )
     return rows
-
-
-def _chain_start(handoff: Handoff) -> dt.datetime:
-    """Return when marketing first sent the lead, following reassignments back."""
-    first_sent = (
-        HandoffEvent.objects.filter(
-            lead_id=handoff.lead_id, kind="sent", created_at__lte=handoff.created_at
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    return first_sent or handoff.created_at
 
 
 def recent_breaches(*, limit: int = 50) -> QuerySet[HandoffEvent]:

@@ -68,7 +68,10 @@ def calendar_for_rep(rep: Rep | None) -> BusinessCalendar:
     """Return the calendar of the rep's home territory, else their first territory by name."""
     if rep is None:
         return DEFAULT_CALENDAR
-    territory = rep.home_territory or rep.territories.order_by("name").first()
+    # Sorting in Python uses territories a caller prefetched, instead of one query per rep.
+    territory = rep.home_territory or min(
+        rep.territories.all(), key=lambda territory: territory.name, default=None
+    )
     return calendar_for_territory(territory)
 
 

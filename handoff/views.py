@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 
+# Each row of the managers' page carries a reassign menu listing every rep.
+MANAGER_PAGE_SIZE = 100
+
 
 def role_required(*roles: str) -> Callable[[View], View]:
     """Let only logged-in users holding one of `roles` through; others get 403."""
@@ -335,18 +338,20 @@ def handoff_withdraw(request: HttpRequest, handoff_id: int) -> HttpResponse:
 @role_required(SALES_MANAGER, REVOPS)
 def manager(request: HttpRequest) -> HttpResponse:
     """Show open handoffs oldest first with their age and breaches, and each rep's load."""
-    rows = selectors.manager_open_handoffs()
+    now = timezone.now()
     only_overdue = request.GET.get("overdue") == "1"
-    if only_overdue:
-        rows = [row for row in rows if row["overdue"]]
+    queryset = selectors.manager_open_handoffs(now=now, only_overdue=only_overdue)
+    page = Paginator(queryset, MANAGER_PAGE_SIZE).get_page(request.GET.get("page"))
     reps = list(selectors.reps_with_load())
     return render(
         request,
         "handoff/manager.html",
         {
-            "rows": rows,
+            "rows": selectors.with_age(list(page), now=now),
+            "page": page,
             "only_overdue": only_overdue,
-            "overdue_count": sum(1 for row in rows if row["overdue"]),
+            "open_count": selectors.manager_open_handoffs(now=now).count(),
+            "overdue_count": selectors.manager_open_handoffs(now=now, only_overdue=True).count(),
             "breaches": selectors.recent_breaches(limit=20),
             "reps": reps,
             "reassign_form": ReassignForm(reps=selectors.reps_with_load().filter(is_active=True)),

@@ -252,3 +252,35 @@ def test_settings_page_saves_required_fields(client, revops, handoff_settings):
     assert handoff_settings.required_context_fields == ["interests", "phone"]
     assert handoff_settings.required_qualification_fields == ["next_step"]
     assert handoff_settings.auto_window_days == 14
+
+
+def test_manager_page_query_count_constant(client, team, sales_manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    send(LeadFactory(status="mql"))
+    client.force_login(sales_manager)
+    client.get(reverse("handoff:manager"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("handoff:manager"))
+    for _ in range(4):
+        send(LeadFactory(status="mql"))
+
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("handoff:manager"))
+
+    assert len(many) == len(few)
+
+
+def test_manager_page_age_counts_from_first_send(client, team, sales_manager):
+    handoff = send(LeadFactory(status="mql"))
+    successor = services.handoff_reassign(
+        handoff_id=handoff.pk, actor=sales_manager, to_rep_id=team[0][1].pk
+    )
+    client.force_login(sales_manager)
+
+    response = client.get(reverse("handoff:manager"))
+
+    row = response.context["rows"][0]
+    assert row["handoff"] == successor
+    assert row["sent_at"] == handoff.events.get(kind="sent").created_at
