@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from handoff import selectors
 from handoff.models import OutcomeReason, QualificationField, RejectReason
+from leads.models import Lead
 
 register = template.Library()
 
@@ -37,3 +40,10 @@ def qualification_label(name: str) -> str:
         return str(QualificationField(name).label)
     except ValueError:
         return name
+
+
+@register.inclusion_tag("handoff/_lead_feedback.html")
+def handoff_feedback(lead: Lead) -> dict[str, Any]:
+    """Render a lead's handoffs with every rejection and won or lost reason, for the lead page."""
+    handoffs = list(selectors.lead_handoffs(lead))
+    return {"lead": lead, "handoffs": handoffs}

@@ -284,3 +284,30 @@ def test_manager_page_age_counts_from_first_send(client, team, sales_manager):
     row = response.context["rows"][0]
     assert row["handoff"] == successor
     assert row["sent_at"] == handoff.events.get(kind="sent").created_at
+
+
+def test_feedback_tag_renders_loss_reason(team, marketer):
+    from django.template import Context, Template
+
+    handoff = send(LeadFactory(status="mql"))
+    services.handoff_accept(
+        handoff_id=handoff.pk,
+        actor=handoff.rep.user,
+        qualification={"confirmed_need": "New line"},
+        next_step="Demo",
+        next_step_date=dt.date.today() + dt.timedelta(days=1),
+    )
+    services.handoff_close(
+        handoff_id=handoff.pk,
+        actor=handoff.rep.user,
+        outcome="lost",
+        reason="lost_to_competitor",
+        note="Chose a local supplier",
+    )
+
+    html = Template("{% load handoff_tags %}{% handoff_feedback lead %}").render(
+        Context({"lead": handoff.lead})
+    )
+
+    assert "Lost to a competitor" in html
+    assert "Chose a local supplier" in html
