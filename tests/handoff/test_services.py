@@ -446,7 +446,10 @@ def test_auto_handoff_task_by_name(team, auto_enabled):
     lead = LeadFactory(status="mql", fit_score=70)
     EngagementEventFactory(lead=lead, kind="quote_request")
 
-    app.signature("handoff.auto_handoff", args=[[lead.pk]]).apply_async()
+    # apply() runs the task in this process whether or not a broker is configured.
+    outcome = app.signature("handoff.auto_handoff", args=[[lead.pk]]).apply().get()
+
+    assert outcome == {"created": 1, "errors": 0}
 
     assert Handoff.objects.filter(lead=lead, status="pending").count() == 1
 
