@@ -22,6 +22,7 @@ from handoff.serializers import (
     CloseInputSerializer,
     DryRunInputSerializer,
     DryRunSerializer,
+    ErrorSerializer,
     HandoffEventSerializer,
     HandoffSerializer,
     NoteInputSerializer,
@@ -61,6 +62,26 @@ def role_permission(*, read: tuple[str, ...], write: tuple[str, ...]) -> Any:
 
 ALL_HANDOFF_ROLES = (MARKETING, SALES, SALES_MANAGER, REVOPS)
 
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input; `fields` names each invalid field.",
+    401: "No valid token or session was sent.",
+    403: "The user lacks the role this action needs, or is not the handoff's rep.",
+    404: "The object does not exist, or is not visible to the user.",
+    409: "The handoff or lead is no longer in the state this action needs; reload it.",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        for code in status_codes
+    }
+
+
+def ok_and_errors(ok: Any, *status_codes: int, ok_code: int = 200) -> dict[int, Any]:
+    """Return the success response plus 401, 403 and the given error codes, for extend_schema."""
+    return {ok_code: ok, **error_responses(401, 403, *status_codes)}
+
 
 class HandoffFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=HandoffStatus.choices)
@@ -75,8 +96,14 @@ class HandoffFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List handoffs; a rep sees only their own."),
-    retrieve=extend_schema(summary="One handoff with its context snapshot and routing trace."),
+    list=extend_schema(
+        summary="List handoffs; a rep sees only their own.",
+        responses=ok_and_errors(HandoffSerializer(many=True), 400),
+    ),
+    retrieve=extend_schema(
+        summary="One handoff with its context snapshot and routing trace.",
+        responses=ok_and_errors(HandoffSerializer, 404),
+    ),
 )
 class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
     serializer_class = HandoffSerializer
@@ -99,7 +126,7 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
     @extend_schema(
         summary="Send MQLs to sales (one or many); each lead is reported as created or with its error.",
         request=SendInputSerializer,
-        responses={200: SendResultSerializer},
+        responses=ok_and_errors(SendResultSerializer, 400),
     )
     @action(detail=False, methods=["post"])
     def send(self, request: Request) -> Response:
@@ -116,6 +143,7 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
     @extend_schema(
         summary="Accept the handoff: the lead becomes an SQL owned by you.",
         request=AcceptInputSerializer,
+        responses=ok_and_errors(HandoffSerializer, 400, 404, 409),
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
@@ -135,7 +163,11 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
         )
         return self._respond(handoff)
 
-    @extend_schema(summary="Reject the handoff with a reason code.", request=RejectInputSerializer)
+    @extend_schema(
+        summary="Reject the handoff with a reason code.",
+        request=RejectInputSerializer,
+        responses=ok_and_errors(HandoffSerializer, 400, 404, 409),
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         self._require(SALES, SALES_MANAGER, REVOPS)
@@ -150,7 +182,11 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
         )
         return self._respond(handoff)
 
-    @extend_schema(summary="Close the accepted SQL as won or lost.", request=CloseInputSerializer)
+    @extend_schema(
+        summary="Close the accepted SQL as won or lost.",
+        request=CloseInputSerializer,
+        responses=ok_and_errors(HandoffSerializer, 400, 404, 409),
+    )
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         self._require(SALES, SALES_MANAGER, REVOPS)
@@ -166,7 +202,11 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
         )
         return self._respond(handoff)
 
-    @extend_schema(summary="Take a pending handoff back to marketing.", request=NoteInputSerializer)
+    @extend_schema(
+        summary="Take a pending handoff back to marketing.",
+        request=NoteInputSerializer,
+        responses=ok_and_errors(HandoffSerializer, 400, 404, 409),
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         self._require(MARKETING, REVOPS)
@@ -181,7 +221,7 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
     @extend_schema(
         summary="Reassign to a chosen rep, or route again without `to_rep`; returns the new handoff.",
         request=ReassignInputSerializer,
-        responses={201: HandoffSerializer},
+        responses=ok_and_errors(HandoffSerializer, 400, 404, 409, ok_code=201),
     )
     @action(detail=True, methods=["post"])
     def reassign(self, request: Request, pk: str | None = None) -> Response:
@@ -199,7 +239,7 @@ class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
 
     @extend_schema(
         summary="The handoff's audit trail, oldest first.",
-        responses={200: HandoffEventSerializer(many=True)},
+        responses=ok_and_errors(HandoffEventSerializer(many=True), 404),
     )
     @action(detail=True, methods=["get"])
     def events(self, request: Request, pk: str | None = None) -> Response:
@@ -221,9 +261,15 @@ class RepFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Reps with capacity, availability and their count of open handoffs."
+        summary="Reps with capacity, availability and their count of open handoffs.",
+        responses=ok_and_errors(RepSerializer(many=True), 400),
     ),
-    partial_update=extend_schema(summary="Change a rep's coverage, capacity or availability."),
+    retrieve=extend_schema(responses=ok_and_errors(RepSerializer, 404)),
+    update=extend_schema(responses=ok_and_errors(RepSerializer, 400, 404)),
+    partial_update=extend_schema(
+        summary="Change a rep's coverage, capacity or availability.",
+        responses=ok_and_errors(RepSerializer, 400, 404),
+    ),
 )
 class RepViewSet(
     mixins.ListModelMixin,
@@ -249,8 +295,18 @@ class RepViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Routing rules in the order they are tried."),
-    create=extend_schema(summary="Add a routing rule; without a position it goes last."),
+    list=extend_schema(
+        summary="Routing rules in the order they are tried.",
+        responses=ok_and_errors(RoutingRuleSerializer(many=True), 400),
+    ),
+    create=extend_schema(
+        summary="Add a routing rule; without a position it goes last.",
+        responses=ok_and_errors(RoutingRuleSerializer, 400, ok_code=201),
+    ),
+    retrieve=extend_schema(responses=ok_and_errors(RoutingRuleSerializer, 404)),
+    update=extend_schema(responses=ok_and_errors(RoutingRuleSerializer, 400, 404)),
+    partial_update=extend_schema(responses=ok_and_errors(RoutingRuleSerializer, 400, 404)),
+    destroy=extend_schema(responses=ok_and_errors(None, 404, ok_code=204)),
 )
 class RoutingRuleViewSet(viewsets.ModelViewSet[RoutingRule]):
     serializer_class = RoutingRuleSerializer
@@ -285,7 +341,7 @@ class RoutingRuleViewSet(viewsets.ModelViewSet[RoutingRule]):
     @extend_schema(
         summary="Show where a lead would be routed now, with every rule tried and rep skipped; changes nothing.",
         request=DryRunInputSerializer,
-        responses={200: DryRunSerializer, 404: OpenApiResponse(description="No such lead.")},
+        responses=ok_and_errors(DryRunSerializer, 400, 404),
     )
     @action(detail=False, methods=["post"], url_path="dry-run")
     def dry_run(self, request: Request) -> Response:

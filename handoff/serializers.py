@@ -21,6 +21,22 @@ from handoff.models import (
 # A bulk send routes every lead inside one transaction holding the routing lock.
 MAX_SEND_LEADS = 500
 
+try:
+    # The project's one error shape; the schema names it "Error" for every API.
+    from leads.serializers import ErrorSerializer
+except ImportError:  # pragma: no cover - only before the leads API exists
+    # TODO: remove this copy once leads.serializers.ErrorSerializer is on every branch.
+    class ErrorSerializer(serializers.Serializer[Any]):  # type: ignore[no-redef]
+        """The one JSON shape of every API error."""
+
+        code = serializers.CharField(help_text="Stable machine-readable code, such as not_found.")
+        message = serializers.CharField(help_text="What failed and how to fix it.")
+        # The metaclass moves declared fields off the class, so this does not hide Serializer.fields.
+        fields = serializers.DictField(  # type: ignore[assignment]
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="Messages per invalid input field; empty unless the input failed validation.",
+        )
+
 
 class RepBriefSerializer(serializers.ModelSerializer[Rep]):
     name = serializers.CharField(source="display_name", read_only=True)

@@ -157,6 +157,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, engagement events, scores and handoffs for B2B manufacturers.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name per choice set that several fields share, instead of generated hash names.
+    "ENUM_NAME_OVERRIDES": {
+        "HandoffStatusEnum": "handoff.models.HandoffStatus",
+        "RejectReasonEnum": "handoff.models.RejectReason",
+        "OutcomeReasonEnum": "handoff.models.OutcomeReason",
+    },
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -27,8 +27,24 @@ def _require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium package to run browser tests")
 
 
+def _shared_browser(request):
+    """Return the `browser` fixture of tests/browser/conftest.py when that file defines one.
+
+    Playwright's sync API allows one running instance per thread, so these tests share it.
+    """
+    try:
+        return request.getfixturevalue("browser")
+    except pytest.FixtureLookupError:
+        return None
+
+
 @pytest.fixture(scope="session")
-def handoff_browser():
+def handoff_browser(request):
+    shared = _shared_browser(request)
+    if shared is not None:
+        yield shared
+        return
+
     _require_chromium()
     from playwright.sync_api import sync_playwright
 

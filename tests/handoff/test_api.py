@@ -303,3 +303,38 @@ def test_user_without_role_gets_403(db):
     response = client_for(UserFactory()).get("/api/v1/handoffs/")
 
     assert response.status_code == 403
+
+
+def test_schema_documents_handoff_errors(db, tmp_path):
+    import json
+
+    from django.core.management import call_command
+
+    path = tmp_path / "schema.json"
+    call_command(
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--format",
+        "openapi-json",
+        "--file",
+        str(path),
+    )
+    schema = json.loads(path.read_text())
+
+    handoff_paths = [
+        path
+        for path in schema["paths"]
+        if path.startswith(("/api/v1/handoffs", "/api/v1/reps", "/api/v1/routing-rules"))
+    ]
+    assert "/api/v1/routing-rules/dry-run/" in handoff_paths
+    for path in handoff_paths:
+        for method, operation in schema["paths"][path].items():
+            responses = operation["responses"]
+            assert "401" in responses, (path, method)
+            assert "403" in responses, (path, method)
+            for code, response in responses.items():
+                if int(code) >= 400:
+                    assert response["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/Error"
+                    }, (path, method, code)
