@@ -12,6 +12,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from handoff import selectors, services
@@ -58,6 +59,15 @@ def role_permission(*, read: tuple[str, ...], write: tuple[str, ...]) -> Any:
             super().__init__(read=read, write=write)
 
     return RolePermission
+
+
+def with_default_permissions(*extra: Any) -> list[Any]:
+    """Return the project's default permission classes followed by `extra`.
+
+    The defaults carry the project-wide checks, such as authentication and API key
+    scopes (`required_scopes` on each view), so views add their role check after them.
+    """
+    return [*api_settings.DEFAULT_PERMISSION_CLASSES, *extra]
 
 
 ALL_HANDOFF_ROLES = (MARKETING, SALES, SALES_MANAGER, REVOPS)
@@ -108,7 +118,10 @@ class HandoffFilter(django_filters.FilterSet):
 class HandoffViewSet(viewsets.ReadOnlyModelViewSet[Handoff]):
     serializer_class = HandoffSerializer
     filterset_class = HandoffFilter
-    permission_classes = [role_permission(read=ALL_HANDOFF_ROLES, write=ALL_HANDOFF_ROLES)]
+    permission_classes = with_default_permissions(
+        role_permission(read=ALL_HANDOFF_ROLES, write=ALL_HANDOFF_ROLES)
+    )
+    required_scopes = {"GET": "handoffs:read", "POST": "handoffs:write"}
 
     def get_queryset(self) -> QuerySet[Handoff]:
         if self.action in {"accept"}:
@@ -279,9 +292,10 @@ class RepViewSet(
 ):
     serializer_class = RepSerializer
     filterset_class = RepFilter
-    permission_classes = [
+    permission_classes = with_default_permissions(
         role_permission(read=(SALES, SALES_MANAGER, REVOPS), write=(SALES_MANAGER, REVOPS))
-    ]
+    )
+    required_scopes = {"GET": "reps:read", "PUT": "reps:write", "PATCH": "reps:write"}
 
     def get_queryset(self) -> QuerySet[Rep]:
         return selectors.reps_with_load()
@@ -311,7 +325,17 @@ class RepViewSet(
 class RoutingRuleViewSet(viewsets.ModelViewSet[RoutingRule]):
     serializer_class = RoutingRuleSerializer
     filterset_fields = ["is_active", "strategy"]
-    permission_classes = [role_permission(read=(SALES_MANAGER, REVOPS, MARKETING), write=(REVOPS,))]
+    permission_classes = with_default_permissions(
+        role_permission(read=(SALES_MANAGER, REVOPS, MARKETING), write=(REVOPS,))
+    )
+    required_scopes = {
+        "GET": "routing:read",
+        "POST": "routing:write",
+        "PUT": "routing:write",
+        "PATCH": "routing:write",
+        "DELETE": "routing:write",
+        "dry_run": "routing:read",
+    }
 
     def get_queryset(self) -> QuerySet[RoutingRule]:
         return selectors.routing_rules()
@@ -320,7 +344,8 @@ class RoutingRuleViewSet(viewsets.ModelViewSet[RoutingRule]):
         if self.action == "dry_run":
             # A dry-run is a POST but writes nothing, so everyone who may read the rules may run it.
             readers = (SALES_MANAGER, REVOPS, MARKETING)
-            return [role_permission(read=readers, write=readers)()]
+            classes = with_default_permissions(role_permission(read=readers, write=readers))
+            return [permission() for permission in classes]
         return super().get_permissions()
 
     def perform_create(self, serializer: RoutingRuleSerializer) -> None:  # type: ignore[override]
