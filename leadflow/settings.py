@@ -136,6 +136,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    # Overdue handoffs are escalated within five minutes of their due time.
+    "handoff-escalate-overdue": {
+        "task": "handoff.escalate_overdue",
+        "schedule": 300.0,
+    },
 }
 
 REDIS_URL = os.environ.get(
@@ -209,6 +214,9 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "leads.models.EventKind",
         "WebhookEventTypeEnum": "integrations.models.WebhookEventType",
         "WebhookDeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",
+        "HandoffStatusEnum": "handoff.models.HandoffStatus",
+        "RejectReasonEnum": "handoff.models.RejectReason",
+        "OutcomeReasonEnum": "handoff.models.OutcomeReason",
     },
 }
 

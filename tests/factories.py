@@ -93,3 +93,69 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(lambda: {"lead": {"id": 1, "status": "mql"}})
     max_attempts = 3
     next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+# --- handoff ---------------------------------------------------------------------------------
+
+from handoff.models import Handoff, Rep, RoutingRule, Territory  # noqa: E402
+
+
+class TerritoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Territory
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"territory-{n}")
+    name = factory.LazyAttribute(lambda territory: territory.code.replace("-", " ").title())
+    timezone = "UTC"
+
+
+class RepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Rep
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.Sequence(lambda n: f"rep{n}"),
+        first_name="Robin",
+        last_name=factory.Sequence(lambda n: f"Seller{n}"),
+        roles=["sales"],
+    )
+    capacity = 10
+
+    @factory.post_generation
+    def territories(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.territories.set(extracted)
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    position = factory.Sequence(lambda n: (n + 1) * 10)
+
+    @factory.post_generation
+    def reps(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.reps.set(extracted)
+
+    @factory.post_generation
+    def territories(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.territories.set(extracted)
+
+
+class HandoffFactory(factory.django.DjangoModelFactory):
+    """A pending handoff; tests that exercise routing create handoffs through handoff_send instead."""
+
+    class Meta:
+        model = Handoff
+
+    lead = factory.SubFactory(LeadFactory, status="mql")
+    rep = factory.SubFactory(RepFactory)
+    context = factory.LazyFunction(dict)
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=8))

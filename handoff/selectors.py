@@ -1,0 +1,248 @@
+"""Reads shared by the handoff pages and API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from handoff.models import Handoff, HandoffEvent, HandoffStatus, Rep, RoutingRule
+from handoff.sla import business_hours_between, calendar_for_rep
+from leadflow.roles import MARKETING, REVOPS, SALES_MANAGER, has_role
+from leads.models import Lead
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def handoff_queryset() -> QuerySet[Handoff]:
+    return Handoff.objects.select_related(
+        "lead",
+        "lead__account",
+        "rep__user",
+        "technical_expert__user",
+        "routing_rule",
+        "sent_by",
+        "escalated_to",
+    )
+
+
+def sees_all_handoffs(user: User) -> bool:
+    return has_role(user, MARKETING, SALES_MANAGER, REVOPS)
+
+
+def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
+    """Return every handoff for marketing, managers and revenue operations, else the user's own.
+
+    A rep's own handoffs are those assigned to them and those where they are the technical expert.
+    """
+    queryset = handoff_queryset()
+    if sees_all_handoffs(user):
+        return queryset
+    return queryset.filter(Q(rep__user_id=user.pk) | Q(technical_expert__user_id=user.pk))
+
+
+def handoffs_actionable_by(user: User) -> QuerySet[Handoff]:
+    """Return the handoffs a user may act on, which adds the fallback queue a rep may claim to those they see."""
+    if sees_all_handoffs(user):
+        return handoff_queryset()
+    return handoff_queryset().filter(
+        Q(rep__user_id=user.pk)
+        | Q(technical_expert__user_id=user.pk)
+        | Q(rep__isnull=True, status=HandoffStatus.PENDING)
+    )
+
+
+def rep_for_user(user: User) -> Rep | None:
+    if not user.is_authenticated:
+        return None
+    return Rep.objects.select_related("user").filter(user_id=user.pk).first()
+
+
+def rep_pending(rep: Rep) -> QuerySet[Handoff]:
+    return handoff_queryset().filter(rep=rep, status=HandoffStatus.PENDING).order_by("due_at", "id")
+
+
+def rep_open_sqls(rep: Rep) -> QuerySet[Handoff]:
+    """Accepted handoffs the rep has not closed as won or lost yet."""
+    return (
+        handoff_queryset()
+        .filter(rep=rep, status=HandoffStatus.ACCEPTED, outcome="")
+        .order_by("next_step_date", "id")
+    )
+
+
+def expert_pending(rep: Rep) -> QuerySet[Handoff]:
+    return handoff_queryset().filter(technical_expert=rep, status=HandoffStatus.PENDING)
+
+
+def fallback_queue() -> QuerySet[Handoff]:
+    return (
+        handoff_queryset()
+        .filter(rep__isnull=True, status=HandoffStatus.PENDING)
+        .order_by("created_at")
+    )
+
+
+def reps_with_load() -> QuerySet[Rep]:
+    """Reps with their count of pending handoffs as `open_count`, for capacity displays."""
+    return (
+        Rep.objects.select_related("user", "manager", "home_territory")
+        .prefetch_related("territories")
+        .annotate(open_count=Count("handoffs", filter=Q(handoffs__status=HandoffStatus.PENDING)))
+        .order_by("user__last_name", "user__first_name", "id")
+    )
+
+
+def manager_open_handoffs(
+    *, now: dt.datetime | None = None, only_overdue: bool = False
+) -> QuerySet[Handoff]:
+    """Return pending handoffs, oldest first, optionally only those past their due time."""
+    now = now or timezone.now()
+    queryset = (
+        handoff_queryset()
+        .filter(status=HandoffStatus.PENDING)
+        .select_related("rep__home_territory")
+        .prefetch_related("rep__territories")
+        .order_by("created_at", "id")
+    )
+    if only_overdue:
+        queryset = queryset.filter(due_at__lte=now)
+    return queryset
+
+
+def with_age(handoffs: list[Handoff], *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Pair each handoff with its business-hours age since marketing sent the lead, and overdue state.
+
+    Reassignment opens a new handoff, so the age counts from the lead's latest
+    `sent` event, found for all rows in one query.
+    """
+    now = now or timezone.now()
+    sent_at = dict(
+        HandoffEvent.objects.filter(
+            kind="sent", lead_id__in={handoff.lead_id for handoff in handoffs}
+        )
+        .values("lead_id")
+        .annotate(latest=Max("created_at"))
+        .values_list("lead_id", "latest")
+    )
+    rows = []
+    for handoff in handoffs:
+        chain_start = min(sent_at.get(handoff.lead_id) or handoff.created_at, handoff.created_at)
+        rows.append(
+            {
+                "handoff": handoff,
+                "age_hours": business_hours_between(
+                    chain_start, now, calendar_for_rep(handoff.rep)
+                ),
+                "overdue": handoff.due_at is not None and handoff.due_at <= now,
+                "sent_at": chain_start,
+            }
+        )
+    return rows
+
+
+def recent_breaches(*, limit: int = 50) -> QuerySet[HandoffEvent]:
+    return (
+        HandoffEvent.objects.filter(kind="sla_breached")
+        .select_related("handoff__lead", "rep__user")
+        .order_by("-created_at")[:limit]
+    )
+
+
+FEEDBACK_FILTERS = ("reason", "segment", "campaign", "rule", "kind")
+
+
+def feedback_queryset(filters: dict[str, str] | None = None) -> QuerySet[Handoff]:
+    """Rejected handoffs and closed SQLs, newest first, for marketing's feedback list."""
+    filters = filters or {}
+    queryset = (
+        handoff_queryset()
+        .filter(Q(status=HandoffStatus.REJECTED) | ~Q(outcome=""))
+        .order_by("-decided_at", "-id")
+    )
+    kind = filters.get("kind")
+    if kind == "rejected":
+        queryset = queryset.filter(status=HandoffStatus.REJECTED)
+    elif kind in ("won", "lost"):
+        queryset = queryset.filter(outcome=kind)
+    if filters.get("reason"):
+        queryset = queryset.filter(
+            Q(reject_reason=filters["reason"]) | Q(outcome_reason=filters["reason"])
+        )
+    if filters.get("segment"):
+        queryset = queryset.filter(lead__account__segment__iexact=filters["segment"])
+    if filters.get("campaign"):
+        queryset = queryset.filter(
+            Q(lead__first_touch_campaign__iexact=filters["campaign"])
+            | Q(lead__last_touch_campaign__iexact=filters["campaign"])
+        )
+    rule = filters.get("rule") or ""
+    if rule.isdigit():
+        queryset = queryset.filter(routing_rule_id=int(rule))
+    return queryset
+
+
+def feedback_summary(queryset: QuerySet[Handoff]) -> list[dict[str, Any]]:
+    """Count rejections and outcomes per reason, for the head of the feedback list."""
+    rows: dict[tuple[str, str], int] = {}
+    for status, reject_reason, outcome, outcome_reason in queryset.values_list(
+        "status", "reject_reason", "outcome", "outcome_reason"
+    ):
+        key = (
+            ("rejected", reject_reason)
+            if status == HandoffStatus.REJECTED
+            else (outcome, outcome_reason)
+        )
+        rows[key] = rows.get(key, 0) + 1
+    return [
+        {"kind": kind, "reason": reason, "count": count}
+        for (kind, reason), count in sorted(rows.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def lead_handoffs(lead: Lead) -> QuerySet[Handoff]:
+    return handoff_queryset().filter(lead=lead).order_by("-created_at", "-id")
+
+
+def lead_handoff_events(lead: Lead) -> QuerySet[HandoffEvent]:
+    return (
+        HandoffEvent.objects.filter(lead=lead)
+        .select_related("actor", "rep__user")
+        .order_by("created_at", "id")
+    )
+
+
+def routing_rules() -> QuerySet[RoutingRule]:
+    return RoutingRule.objects.prefetch_related("reps__user", "territories").order_by(
+        "position", "id"
+    )
+
+
+def assignment_table() -> list[dict[str, Any]]:
+    """Pending handoffs per rep and per routing rule, with capacity, for the routing report."""
+    counts: dict[tuple[int | None, int | None], int] = {}
+    for rep_id, rule_id, count in (
+        Handoff.objects.filter(status=HandoffStatus.PENDING)
+        .values_list("rep_id", "routing_rule_id")
+        .annotate(count=Count("id"))
+        .values_list("rep_id", "routing_rule_id", "count")
+    ):
+        counts[(rep_id, rule_id)] = count
+
+    rows = []
+    for rep in reps_with_load():
+        per_rule = {
+            rule_id: count for (rep_id, rule_id), count in counts.items() if rep_id == rep.pk
+        }
+        rows.append(
+            {
+                "rep": rep,
+                "open": rep.open_count,  # type: ignore[attr-defined]
+                "capacity": rep.capacity,
+                "per_rule": per_rule,
+            }
+        )
+    return rows
