@@ -14,7 +14,9 @@ def home(request: HttpRequest) -> HttpResponse:
     roles = user_roles(request.user)
     if roles & {MARKETING, REVOPS}:
         return redirect("leads:queue")
-    if roles & {SALES, SALES_MANAGER}:
+    if SALES_MANAGER in roles:
+        return redirect("handoff:manager")
+    if SALES in roles:
         return redirect("handoff:inbox")
     return redirect("leads:queue")
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER, user_roles
@@ -127,8 +128,20 @@ def visible_leads(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lead]:
 
 
 def queue_leads() -> QuerySet[Lead]:
-    """Return the leads waiting in the MQL queue, with their account joined in."""
-    return Lead.objects.filter(status=LeadStatus.MQL).select_related("account").only(*QUEUE_FIELDS)
+    """Return the leads waiting in the MQL queue, with their account joined in.
+
+    A lead sent to sales stays MQL until a rep decides, so `with_sales` marks a pending handoff.
+    The handoff model is looked up by name because handoff depends on leads, not the reverse.
+    """
+    pending_handoffs = apps.get_model("handoff", "Handoff").objects.filter(
+        lead=OuterRef("pk"), status="pending"
+    )
+    return (
+        Lead.objects.filter(status=LeadStatus.MQL)
+        .select_related("account")
+        .only(*QUEUE_FIELDS)
+        .annotate(with_sales=Exists(pending_handoffs))
+    )
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,7 @@ def mql_queue(request: HttpRequest) -> HttpResponse:
         "sort_columns": _sort_columns(filterset.sort_value),
         "score_bands": SCORE_BANDS,
         "partial": partial,
+        "can_send": has_role(request.user, *TRANSITION_ROLES),
     }
     response = render(
         request, "leads/_queue_results.html" if partial else "leads/queue.html", context
@@ -175,6 +176,7 @@ def _render_detail(
         "timeline": page_selectors.lead_timeline(lead=lead, limit=_timeline_limit(request)),
         "timeline_step": page_selectors.TIMELINE_PAGE_SIZE,
         "can_transition": can_transition,
+        "can_send": can_transition,
         "transition_actions": [
             (status.value, PAGE_TRANSITION_LABELS[status])
             for status in PAGE_TRANSITIONS

@@ -7,6 +7,7 @@ or concurrently. Tasks, commands and the admin call these functions.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -231,6 +232,7 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> Re
             _refresh_account_rollups(Lead.objects.filter(pk__in=written))
         scored += len(written)
         missing += sorted(set(batch) - set(written))
+        transaction.on_commit(functools.partial(_enqueue_auto_handoff, written))
 
     logger.info(
         "Rescored %s leads with rule set version %s, %s entered MQL, %s missing",
@@ -240,6 +242,23 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> Re
         len(missing),
     )
     return RescoreResult(scored=scored, entered_mql=entered, missing=missing)
+
+
+AUTO_HANDOFF_TASK = "handoff.auto_handoff"
+
+
+def _enqueue_auto_handoff(lead_ids: list[int]) -> None:
+    """Let the handoff app check its SQL-readiness rule for freshly scored leads.
+
+    Sent by task name because handoff depends on scoring, not the other way round. Only
+    incremental scoring sends it: a full rescore after a publish must not hand leads off.
+    """
+    if not lead_ids or AUTO_HANDOFF_TASK not in celery_app.tasks:
+        return
+    try:
+        celery_app.signature(AUTO_HANDOFF_TASK, args=[lead_ids]).apply_async()
+    except (BrokerError, OSError):
+        logger.warning("Could not enqueue the automatic handoff check of %s leads", len(lead_ids))
 
 
 def _score_leads_python(

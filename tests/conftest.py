@@ -87,3 +87,14 @@ def marketer_api(marketer):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def default_ruleset(db):
+    """The published default rule set; transactional tests flush the one the migration wrote."""
+    from scoring.defaults import DEFAULT_RULESET
+    from scoring.models import RuleSet
+    from scoring.services import ruleset_load
+
+    published = RuleSet.objects.filter(status=RuleSet.Status.PUBLISHED).first()
+    return published or ruleset_load(document=DEFAULT_RULESET, publish=True)

@@ -16,6 +16,16 @@ def handoff_settings(db):
 
 
 @pytest.fixture
+def auto_enabled(handoff_settings):
+    handoff_settings.auto_handoff_enabled = True
+    handoff_settings.auto_fit_threshold = 60
+    handoff_settings.auto_event_kinds = ["quote_request"]
+    handoff_settings.auto_window_days = 30
+    handoff_settings.save()
+    return handoff_settings
+
+
+@pytest.fixture
 def mql(db):
     return LeadFactory(
         status="mql",

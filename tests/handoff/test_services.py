@@ -389,16 +389,6 @@ def test_close_pending_handoff_conflicts(team, mql):
 # --- automatic handoff --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def auto_enabled(handoff_settings):
-    handoff_settings.auto_handoff_enabled = True
-    handoff_settings.auto_fit_threshold = 60
-    handoff_settings.auto_event_kinds = ["quote_request"]
-    handoff_settings.auto_window_days = 30
-    handoff_settings.save()
-    return handoff_settings
-
-
 def test_auto_handoff_sends_fit_lead_with_intent(team, auto_enabled):
     ready = LeadFactory(status="mql", fit_score=65)
     EngagementEventFactory(lead=ready, kind="quote_request")

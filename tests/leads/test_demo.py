@@ -1,7 +1,5 @@
 import io
 import random
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,21 +29,15 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def without_scoring(monkeypatch):
-    """Make scoring.services importable without rescore_all, as before the scoring app exists."""
-    monkeypatch.setitem(sys.modules, "scoring.services", types.ModuleType("scoring.services"))
-
-
 @pytest.mark.django_db
-def test_seed_demo_creates_requested_counts(without_scoring):
+def test_seed_demo_creates_requested_counts():
     output = seed_demo()
 
     assert Account.objects.count() == 12
     assert Lead.objects.filter(source_system=DEMO_SOURCE_SYSTEM).count() == 40
     assert EngagementEvent.objects.count() == 300
     assert "Created 12 accounts, 40 leads and 300 engagement events in " in output
-    assert "Scoring is not installed; the demo leads stay unscored and marked stale." in output
+    assert "Scored all leads in " in output
     assert output.endswith(
         "Demo logins (password for all: leadflow-demo):\n"
         "  marketer       marketing\n"
@@ -59,7 +51,7 @@ def test_seed_demo_creates_requested_counts(without_scoring):
 
 
 @pytest.mark.django_db
-def test_seed_demo_second_run_only_prints_logins(without_scoring):
+def test_seed_demo_second_run_only_prints_logins():
     seed_demo()
     emails = set(Lead.objects.values_list("email", flat=True))
 
@@ -72,7 +64,7 @@ def test_seed_demo_second_run_only_prints_logins(without_scoring):
 
 
 @pytest.mark.django_db
-def test_seed_demo_reset_rebuilds_only_demo_data(without_scoring):
+def test_seed_demo_reset_rebuilds_only_demo_data():
     other_lead = LeadFactory(account=AccountFactory(domain="customer.example"))
     seed_demo()
     emails = set(
@@ -93,7 +85,7 @@ def test_seed_demo_reset_rebuilds_only_demo_data(without_scoring):
 
 
 @pytest.mark.django_db
-def test_seed_demo_users_have_roles_and_password(without_scoring):
+def test_seed_demo_users_have_roles_and_password():
     seed_demo()
 
     roles = {
@@ -116,18 +108,13 @@ def test_seed_demo_users_have_roles_and_password(without_scoring):
 
 
 @pytest.mark.django_db
-def test_seed_demo_scores_when_scoring_installed(monkeypatch):
-    calls = []
-    monkeypatch.setitem(
-        sys.modules,
-        "scoring.services",
-        types.SimpleNamespace(rescore_all=lambda: calls.append("rescore_all")),
-    )
+def test_seed_demo_scores_every_lead():
+    seed_demo()
 
-    output = seed_demo()
-
-    assert calls == ["rescore_all"]
-    assert "Scored all leads in " in output
+    demo_leads = Lead.objects.filter(source_system=DEMO_SOURCE_SYSTEM)
+    assert demo_leads.filter(score_stale=True).count() == 0
+    assert demo_leads.filter(ruleset_version__isnull=True).count() == 0
+    assert demo_leads.filter(scored_at__isnull=True).count() == 0
 
 
 @pytest.mark.django_db

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
+import io
 import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -87,17 +88,9 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _score(self) -> None:
-        # The scoring app provides rescore_all; importing it by name keeps leads free of a
-        # dependency on scoring.
-        try:
-            rescore_all = importlib.import_module("scoring.services").rescore_all
-        except (ImportError, AttributeError):
-            self.stdout.write(
-                "Scoring is not installed; the demo leads stay unscored and marked stale."
-            )
-            return
+        # Through the scoring app's command rather than an import, so leads does not depend on it.
         started = time.monotonic()
-        rescore_all()
+        call_command("rescore", stdout=io.StringIO())
         self.stdout.write(f"Scored all leads in {time.monotonic() - started:.1f} s.")
 
     def _print_logins(self) -> None:
