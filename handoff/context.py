@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from handoff.models import ContextField
@@ -45,23 +46,31 @@ def _event_row(event: EngagementEvent) -> dict[str, Any]:
     }
 
 
-def qualifying_events(lead: Lead) -> list[dict[str, Any]]:
-    """Return the engagement that qualified the lead: events in its breakdown, else its high-intent events."""
+def qualifying_events(lead: Lead, *, as_of: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Return the engagement that qualified the lead: events in its breakdown, else its high-intent events.
+
+    With `as_of`, only events that had happened by then count.
+    """
+    lead_events = EngagementEvent.objects.filter(lead=lead)
+    if as_of is not None:
+        lead_events = lead_events.filter(occurred_at__lte=as_of)
     ids = _qualifying_event_ids(lead)
     if ids:
-        events = list(EngagementEvent.objects.filter(lead=lead, pk__in=ids))
+        events = list(lead_events.filter(pk__in=ids))
         events.sort(key=lambda event: ids.index(event.pk))
     else:
-        events = list(
-            EngagementEvent.objects.filter(lead=lead, kind__in=HIGH_INTENT_KINDS).order_by(
-                "-occurred_at"
-            )
-        )
+        events = list(lead_events.filter(kind__in=HIGH_INTENT_KINDS).order_by("-occurred_at"))
     return [_event_row(event) for event in events[:QUALIFYING_EVENTS_SHOWN]]
 
 
-def build_context(lead: Lead, *, marketing_notes: str = "") -> dict[str, Any]:
-    """Freeze the lead's fit, interests, source, qualifying engagement, scores and notes."""
+def build_context(
+    lead: Lead, *, marketing_notes: str = "", as_of: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Freeze the lead's fit, interests, source, qualifying engagement, scores and notes.
+
+    With `as_of`, as for a send dated in the past, the qualifying engagement stops at that
+    time. The scores and their breakdown stay the lead's current ones.
+    """
     account = lead.account
     breakdown = lead.score_breakdown or {}
     notes = "\n\n".join(
@@ -111,7 +120,7 @@ def build_context(lead: Lead, *, marketing_notes: str = "") -> dict[str, Any]:
             "last_touch_medium": lead.last_touch_medium,
             "last_touch_campaign": lead.last_touch_campaign,
         },
-        "qualifying_events": qualifying_events(lead),
+        "qualifying_events": qualifying_events(lead, as_of=as_of),
         "score_breakdown": breakdown,
         "ruleset_version": lead.ruleset_version,
         "marketing_notes": notes,

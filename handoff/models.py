@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone as django_timezone
 
 
 def default_work_days() -> list[int]:
@@ -307,7 +308,8 @@ class Handoff(models.Model):
     previous = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default rather than auto_now_add, so the services can date a handoff with their `now`.
+    created_at = models.DateTimeField(default=django_timezone.now, editable=False)
     due_at = models.DateTimeField(null=True, blank=True)
     escalated_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -400,7 +402,8 @@ class HandoffEvent(models.Model):
     rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default rather than auto_now_add, so the services can date an event with their `now`.
+    created_at = models.DateTimeField(default=django_timezone.now, editable=False, db_index=True)
 
     objects: ClassVar[models.Manager[HandoffEvent]] = models.Manager()
 

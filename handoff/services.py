@@ -169,9 +169,11 @@ def _record(
     rep: Rep | None = None,
     note: str = "",
     data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> HandoffEvent:
     return HandoffEvent.objects.create(
         handoff=handoff,
+        created_at=at or timezone.now(),
         lead_id=handoff.lead_id,
         kind=kind,
         actor=_actor_or_none(actor),
@@ -218,12 +220,15 @@ def _assign(
         sent_by=_actor_or_none(actor),
         sent_rule=rule,
         previous=previous,
+        created_at=now,
         due_at=_due_at(decision, now),
         escalated_to=escalated_to,
         breach_count=breach_count,
     )
     if record_sent:
-        _record(handoff, HandoffEventKind.SENT, actor=actor, rule=rule, note=marketing_notes)
+        _record(
+            handoff, HandoffEventKind.SENT, actor=actor, rule=rule, note=marketing_notes, at=now
+        )
 
     if decision.rep is not None:
         _record(
@@ -234,6 +239,7 @@ def _assign(
             rep=decision.rep,
             note=decision.reason,
             data=decision.as_trace(),
+            at=now,
         )
         load.add(decision.rep)
         Rep.objects.filter(pk=decision.rep.pk).update(last_assigned_at=now)
@@ -246,6 +252,7 @@ def _assign(
             rule=rule,
             note=decision.reason,
             data=decision.as_trace(),
+            at=now,
         )
 
     if decision.rule is not None and decision.rep is not None:
@@ -265,6 +272,7 @@ def _assign(
             rep=expert,
             note=decision.technical_expert_trace["reason"],
             data=decision.technical_expert_trace,
+            at=now,
         )
     return handoff
 
@@ -299,6 +307,7 @@ def _send_one(
     load: RoutingLoad,
     rules: list[RoutingRule],
     now: dt.datetime,
+    dated: bool,
 ) -> Handoff:
     lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
     if lead is None:
@@ -316,7 +325,8 @@ def _send_one(
             extra={"lead_id": lead_id},
         )
 
-    context = build_context(lead, marketing_notes=marketing_notes)
+    # A send dated in the past snapshots only the engagement that had happened by then.
+    context = build_context(lead, marketing_notes=marketing_notes, as_of=now if dated else None)
     missing = missing_context(context, list(settings_row.required_context_fields or []))
     if missing:
         labels = ", ".join(ContextField(name).label.lower() for name in missing)
@@ -348,19 +358,23 @@ def handoff_send(
     actor: User | None = None,
     marketing_notes: str = "",
     rule: str = "",
+    now: dt.datetime | None = None,
 ) -> SendResult:
     """Hand MQLs to sales: snapshot their context, route each one and open a pending handoff.
 
     Each lead is sent in its own savepoint, so leads that fail a check (not an
     MQL, already handed off, missing required context) are reported without
     losing the others. Routing decisions are serialised through the settings row.
+    `now` dates the handoffs, their SLA and audit trail, and ends the qualifying
+    engagement in their context; it defaults to the current time.
     """
     ids = list(dict.fromkeys(int(lead_id) for lead_id in lead_ids))
     result = SendResult()
     if not ids:
         return result
 
-    now = timezone.now()
+    dated = now is not None
+    now = now or timezone.now()
     with transaction.atomic():
         settings_row = _lock_settings()
         load = RoutingLoad.current()
@@ -377,6 +391,7 @@ def handoff_send(
                         load=load,
                         rules=rules,
                         now=now,
+                        dated=dated,
                     )
             except ApplicationError as error:
                 result.errors.append(
@@ -499,15 +514,18 @@ def handoff_accept(
     qualification: dict[str, Any] | None = None,
     next_step: str = "",
     next_step_date: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> Handoff:
     """Accept a pending handoff: the lead becomes an SQL owned by the rep, with the next step recorded.
 
     The assigned rep accepts; a handoff waiting in the fallback queue may be
     claimed by any available rep. The handoff row is locked, so of two reps
-    accepting at once exactly one becomes the owner.
+    accepting at once exactly one becomes the owner. `now` dates the decision
+    and is the day a next-step date may not precede; it defaults to the current time.
     """
+    now = now or timezone.now()
     settings_row = handoff_settings_get()
-    today = timezone.localdate()
+    today = timezone.localdate(now)
     qualification_values = _validate_qualification(
         settings_row=settings_row,
         qualification=qualification or {},
@@ -532,7 +550,6 @@ def handoff_accept(
         elif handoff.rep_id != rep.pk:
             raise NotAllowed(f"Handoff {handoff_id} is assigned to another rep.")
 
-        now = timezone.now()
         lead_transition(
             lead_id=handoff.lead_id,
             to_status=LeadStatus.SQL,
@@ -541,6 +558,7 @@ def handoff_accept(
             reason=f"Accepted handoff {handoff.pk}; next step: {next_step.strip()}".strip(),
             expected_from=LeadStatus.MQL,
             extra_updates={"owner": actor},
+            now=now,
         )
         handoff.status = HandoffStatus.ACCEPTED
         handoff.decided_at = now
@@ -566,6 +584,7 @@ def handoff_accept(
             rep=rep,
             note=handoff.next_step,
             data={"qualification": qualification_values},
+            at=now,
         )
 
     logger.info(
@@ -574,8 +593,19 @@ def handoff_accept(
     return handoff
 
 
-def handoff_reject(*, handoff_id: int, actor: User, reason: str, note: str = "") -> Handoff:
-    """Reject a pending handoff with a coded reason; the lead goes to nurture or is disqualified by reason."""
+def handoff_reject(
+    *,
+    handoff_id: int,
+    actor: User,
+    reason: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Handoff:
+    """Reject a pending handoff with a coded reason; the lead goes to nurture or is disqualified by reason.
+
+    `now` dates the decision and defaults to the current time.
+    """
+    now = now or timezone.now()
     if reason not in REJECT_TARGET_STATUS:
         raise InvalidHandoffInput(
             f"{reason!r} is not a rejection reason; use one of {', '.join(RejectReason.values)}.",
@@ -600,9 +630,10 @@ def handoff_reject(*, handoff_id: int, actor: User, reason: str, note: str = "")
             rule="handoff.reject",
             reason=f"Rejected handoff {handoff.pk}: {RejectReason(reason).label}. {note}".strip(),
             expected_from=LeadStatus.MQL,
+            now=now,
         )
         handoff.status = HandoffStatus.REJECTED
-        handoff.decided_at = timezone.now()
+        handoff.decided_at = now
         handoff.decided_by = actor  # type: ignore[assignment]
         handoff.reject_reason = reason
         handoff.reject_note = note.strip()
@@ -616,6 +647,7 @@ def handoff_reject(*, handoff_id: int, actor: User, reason: str, note: str = "")
             rep=handoff.rep,
             note=handoff.reject_note,
             data={"reason": reason, "lead_status": target},
+            at=now,
         )
 
     logger.info(
@@ -624,17 +656,28 @@ def handoff_reject(*, handoff_id: int, actor: User, reason: str, note: str = "")
     return handoff
 
 
-def handoff_withdraw(*, handoff_id: int, actor: User, note: str = "") -> Handoff:
-    """Take a pending handoff back to marketing; the lead stays an MQL."""
+def handoff_withdraw(
+    *, handoff_id: int, actor: User, note: str = "", now: dt.datetime | None = None
+) -> Handoff:
+    """Take a pending handoff back to marketing; the lead stays an MQL.
+
+    `now` dates the withdrawal and defaults to the current time.
+    """
+    now = now or timezone.now()
     with transaction.atomic():
         handoff = _lock_handoff(handoff_id)
         _require_pending(handoff)
         handoff.status = HandoffStatus.WITHDRAWN
-        handoff.decided_at = timezone.now()
+        handoff.decided_at = now
         handoff.decided_by = actor  # type: ignore[assignment]
         handoff.save(update_fields=["status", "decided_at", "decided_by"])
         _record(
-            handoff, HandoffEventKind.WITHDRAWN, actor=actor, rep=handoff.rep, note=note.strip()
+            handoff,
+            HandoffEventKind.WITHDRAWN,
+            actor=actor,
+            rep=handoff.rep,
+            note=note.strip(),
+            at=now,
         )
     logger.info("Handoff %s withdrawn", handoff.pk, extra={"lead_id": handoff.lead_id})
     return handoff
@@ -717,17 +760,24 @@ def _reassign_locked(
             "new_handoff_id": successor.pk,
             "step": decision.step,
         },
+        at=now,
     )
     return successor
 
 
 def handoff_reassign(
-    *, handoff_id: int, actor: User, to_rep_id: int | None = None, note: str = ""
+    *,
+    handoff_id: int,
+    actor: User,
+    to_rep_id: int | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> Handoff:
     """Move a pending handoff to another rep, chosen by a sales manager or by routing again.
 
     With `to_rep_id` the rep must be available and within capacity; without it,
-    routing runs again, skipping every rep who already held the lead.
+    routing runs again, skipping every rep who already held the lead. `now`
+    dates the reassignment and the new SLA; it defaults to the current time.
     """
     if not has_role(actor, SALES_MANAGER, REVOPS):
         raise NotAllowed("Only sales managers and revenue operations can reassign handoffs.")
@@ -738,7 +788,7 @@ def handoff_reassign(
         if to_rep is None:
             raise RepNotFound(f"Rep {to_rep_id} does not exist.")
 
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         handoff = _lock_handoff(handoff_id)
         _require_pending(handoff)
@@ -801,6 +851,7 @@ def handoff_breach(*, handoff_id: int, now: dt.datetime | None = None) -> Handof
             rule=RULE_SLA,
             rep=rep,
             data={"due_at": handoff.due_at.isoformat(), "overdue_minutes": overdue_minutes},
+            at=now,
         )
         _record(
             handoff,
@@ -811,6 +862,7 @@ def handoff_breach(*, handoff_id: int, now: dt.datetime | None = None) -> Handof
             note="Escalated to the rep's sales manager."
             if manager
             else "The rep has no sales manager; visible on the managers' page.",
+            at=now,
         )
         handoff.breach_count += 1
         handoff.escalated_to = manager
@@ -866,9 +918,19 @@ def handoffs_escalate_overdue(
 
 
 def handoff_close(
-    *, handoff_id: int, actor: User, outcome: str, reason: str, note: str = ""
+    *,
+    handoff_id: int,
+    actor: User,
+    outcome: str,
+    reason: str,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> Handoff:
-    """Close the SQL of an accepted handoff as won or lost, with a coded reason."""
+    """Close the SQL of an accepted handoff as won or lost, with a coded reason.
+
+    `now` dates the outcome and defaults to the current time.
+    """
+    now = now or timezone.now()
     if outcome not in OUTCOME_REASONS:
         raise InvalidHandoffInput(
             f"{outcome!r} is not an outcome; use won or lost.",
@@ -904,6 +966,7 @@ def handoff_close(
                 rule="handoff.close",
                 reason=f"{OutcomeReason(reason).label}. {note}".strip(),
                 expected_from=LeadStatus.SQL,
+                now=now,
             )
         except IllegalTransition as error:
             raise LeadNotQualified(
@@ -913,7 +976,7 @@ def handoff_close(
         handoff.outcome = outcome
         handoff.outcome_reason = reason
         handoff.outcome_note = note.strip()
-        handoff.closed_at = timezone.now()
+        handoff.closed_at = now
         handoff.save(update_fields=["outcome", "outcome_reason", "outcome_note", "closed_at"])
         _record(
             handoff,
@@ -922,6 +985,7 @@ def handoff_close(
             rep=handoff.rep,
             note=handoff.outcome_note,
             data={"reason": reason},
+            at=now,
         )
 
     logger.info(

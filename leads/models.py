@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Account(models.Model):
@@ -255,7 +256,8 @@ class StatusChange(models.Model):
     ruleset_version = models.PositiveIntegerField(null=True, blank=True)
     fit_score = models.IntegerField(null=True, blank=True)
     engagement_score = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default rather than auto_now_add, so lead_transition can date a change it is given the time of.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     objects: ClassVar[models.Manager[StatusChange]] = models.Manager()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -54,13 +55,16 @@ def lead_transition(
     ruleset_version: int | None = None,
     expected_from: str | None = None,
     extra_updates: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> StatusChange:
     """Move a lead to `to_status` if the lifecycle allows it, and record the step.
 
     The lead row is locked for the whole check-and-write, so two concurrent
     transitions of one lead serialise and the second sees the first's result.
     `expected_from` lets a caller insist on the status it based its decision
-    on; a mismatch is an IllegalTransition. Hooks run after commit.
+    on; a mismatch is an IllegalTransition. `now` dates the change (default:
+    the current time), so a caller replaying a decision records when it was
+    made. Hooks run after commit.
     """
     if to_status not in LeadStatus.values:
         raise IllegalTransition(
@@ -86,7 +90,7 @@ def lead_transition(
                 extra={"lead_id": lead_id, "from_status": from_status, "to_status": to_status},
             )
 
-        now = timezone.now()
+        now = now or timezone.now()
         lead.status = to_status
         lead.status_changed_at = now
         update_fields = ["status", "status_changed_at", "updated_at"]
@@ -107,6 +111,7 @@ def lead_transition(
             else lead.ruleset_version,
             fit_score=lead.fit_score,
             engagement_score=lead.engagement_score,
+            created_at=now,
         )
 
         for hook in _after_transition_hooks:

@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from handoff import services
 from handoff.errors import (
@@ -513,3 +514,142 @@ def test_beat_schedules_sla_sweep():
     entry = settings.CELERY_BEAT_SCHEDULE["handoff-escalate-overdue"]
     assert entry["task"] == "handoff.escalate_overdue"
     assert "handoff.escalate_overdue" in app.tasks
+
+
+# --- dated actions (the `now` parameter) ---------------------------------------------------------
+
+# A Monday; the test reps have no territory, so their SLA counts 09:00-17:00 UTC on weekdays.
+SENT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+
+
+def test_send_dated_dates_handoff_and_trail(team, mql):
+    handoff = send_one(mql, now=SENT)
+
+    handoff.refresh_from_db()
+    handoff.rep.refresh_from_db()
+    assert handoff.created_at == SENT
+    assert handoff.due_at == dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
+    assert handoff.rep.last_assigned_at == SENT
+    assert [(event.kind, event.created_at) for event in handoff.events.all()] == [
+        ("sent", SENT),
+        ("assigned", SENT),
+    ]
+
+
+def test_send_dated_skips_later_events(team, mql):
+    earlier = EngagementEventFactory(
+        lead=mql, kind="demo_request", occurred_at=SENT - dt.timedelta(days=1)
+    )
+    EngagementEventFactory(lead=mql, kind="quote_request", occurred_at=SENT + dt.timedelta(days=1))
+
+    handoff = send_one(mql, now=SENT)
+
+    assert [event["id"] for event in handoff.context["qualifying_events"]] == [earlier.pk]
+
+
+def test_send_undated_keeps_future_events(team, mql):
+    # Ingestion accepts events a little in the future from a sender whose clock runs ahead.
+    ahead = EngagementEventFactory(
+        lead=mql, kind="quote_request", occurred_at=timezone.now() + dt.timedelta(minutes=2)
+    )
+
+    handoff = send_one(mql)
+
+    assert [event["id"] for event in handoff.context["qualifying_events"]] == [ahead.pk]
+
+
+def test_accept_dated_dates_lead_change(team, mql):
+    handoff = send_one(mql, now=SENT)
+    decided = SENT + dt.timedelta(hours=2)
+
+    accepted = accept(handoff, handoff.rep, next_step_date=dt.date(2026, 3, 5), now=decided)
+
+    mql.refresh_from_db()
+    assert accepted.decided_at == decided
+    assert accepted.events.get(kind="accepted").created_at == decided
+    assert StatusChange.objects.get(lead=mql, to_status="sql").created_at == decided
+    assert mql.status_changed_at == decided
+
+
+def test_accept_dated_rejects_earlier_next_step(team, mql):
+    handoff = send_one(mql, now=SENT)
+
+    with pytest.raises(QualificationMissing) as raised:
+        accept(handoff, handoff.rep, next_step_date=dt.date(2026, 3, 1), now=SENT)
+
+    assert raised.value.extra["fields"] == {
+        "next_step_date": ["2026-03-01 is in the past; give the date the next step happens."]
+    }
+    handoff.refresh_from_db()
+    mql.refresh_from_db()
+    assert handoff.status == HandoffStatus.PENDING
+    assert mql.status == "mql"
+
+
+def test_reject_dated_dates_lead_change(team, mql):
+    handoff = send_one(mql, now=SENT)
+    decided = SENT + dt.timedelta(hours=3)
+
+    rejected = services.handoff_reject(
+        handoff_id=handoff.pk, actor=handoff.rep.user, reason="bad_timing", now=decided
+    )
+
+    assert rejected.decided_at == decided
+    assert rejected.events.get(kind="rejected").created_at == decided
+    assert StatusChange.objects.get(lead=mql, to_status="nurture").created_at == decided
+
+
+def test_withdraw_dated_records_time(team, mql, marketer):
+    handoff = send_one(mql, now=SENT)
+    withdrawn_at = SENT + dt.timedelta(minutes=20)
+
+    withdrawn = services.handoff_withdraw(handoff_id=handoff.pk, actor=marketer, now=withdrawn_at)
+
+    assert withdrawn.decided_at == withdrawn_at
+    assert withdrawn.events.get(kind="withdrawn").created_at == withdrawn_at
+
+
+def test_reassign_dated_counts_sla_from_then(team, mql, sales_manager):
+    reps, _ = team
+    handoff = send_one(mql, now=SENT)
+    moved = SENT + dt.timedelta(hours=1)
+    to_rep = next(rep for rep in reps if rep.pk != handoff.rep_id)
+
+    successor = services.handoff_reassign(
+        handoff_id=handoff.pk, actor=sales_manager, to_rep_id=to_rep.pk, now=moved
+    )
+
+    assert successor.created_at == moved
+    assert successor.due_at == dt.datetime(2026, 3, 3, 11, 0, tzinfo=dt.UTC)
+    assert handoff.events.get(kind="reassigned").created_at == moved
+
+
+def test_breach_dates_successor_and_trail(team, mql):
+    handoff = send_one(mql, now=SENT)
+    swept = dt.datetime(2026, 3, 3, 10, 30, tzinfo=dt.UTC)
+
+    successor = services.handoff_breach(handoff_id=handoff.pk, now=swept)
+
+    assert successor is not None
+    assert successor.created_at == swept
+    assert [
+        (event.kind, event.created_at)
+        for event in HandoffEvent.objects.filter(handoff=handoff).order_by("id")
+    ][2:] == [("sla_breached", swept), ("escalated", swept), ("reassigned", swept)]
+
+
+def test_close_dated_dates_lead_change(team, mql):
+    handoff = accept(send_one(mql, now=SENT), team[0][0], now=SENT, next_step_date=SENT.date())
+    closed_at = SENT + dt.timedelta(days=4)
+
+    closed = services.handoff_close(
+        handoff_id=handoff.pk,
+        actor=handoff.rep.user,
+        outcome="lost",
+        reason="no_budget",
+        now=closed_at,
+    )
+
+    assert closed.closed_at == closed_at
+    assert closed.events.get(kind="lost").created_at == closed_at
+    assert StatusChange.objects.get(lead=mql, to_status="lost").created_at == closed_at

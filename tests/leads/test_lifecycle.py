@@ -1,5 +1,6 @@
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -79,6 +80,19 @@ def test_transition_expected_from_mismatch_rejected():
         )
 
     assert StatusChange.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_transition_dated_records_given_time():
+    lead = LeadFactory(status="mql")
+    decided = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+
+    change = services.lead_transition(lead_id=lead.pk, to_status="sql", now=decided)
+
+    lead.refresh_from_db()
+    assert change.created_at == decided
+    assert StatusChange.objects.get(pk=change.pk).created_at == decided
+    assert lead.status_changed_at == decided
 
 
 @pytest.mark.django_db
