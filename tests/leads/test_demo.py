@@ -38,6 +38,7 @@ def test_seed_demo_creates_requested_counts():
     assert EngagementEvent.objects.count() == 300
     assert "Created 12 accounts, 40 leads and 300 engagement events in " in output
     assert "Scored all leads in " in output
+    assert "Handed off " in output
     assert output.endswith(
         "Demo logins (password for all: leadflow-demo):\n"
         "  marketer       marketing\n"
@@ -57,7 +58,11 @@ def test_seed_demo_second_run_only_prints_logins():
 
     output = seed_demo()
 
-    assert output.startswith("Demo data already exists; use --reset to rebuild it.\nDemo logins")
+    assert output.startswith(
+        "Demo data already exists; use --reset to rebuild it.\n"
+        "Demo handoffs already exist; use --reset to rebuild them.\n"
+        "Demo logins"
+    )
     assert set(Lead.objects.values_list("email", flat=True)) == emails
     assert Account.objects.count() == 12
     assert EngagementEvent.objects.count() == 300

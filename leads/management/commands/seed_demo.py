@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: demo users and a generated manufacturing business, then scoring."""
+"""`manage.py seed_demo`: demo users and a generated manufacturing business, scoring, handoffs."""
 
 from __future__ import annotations
 
@@ -25,15 +25,16 @@ from leads.demo import (
 class Command(BaseCommand):
     help = (
         "Create demo users (one per role, password printed at the end) and a demo data set of "
-        "a manufacturing business, then score it. Does nothing but print the logins when demo "
-        "data exists; --reset rebuilds it."
+        "a manufacturing business, score it, then give the sales users a team and handoffs "
+        "(seed_demo_handoff). Does nothing but print the logins when demo data exists; --reset "
+        "rebuilds it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--reset",
             action="store_true",
-            help="Delete the demo leads and accounts and rebuild them.",
+            help="Delete the demo leads, accounts and handoffs and rebuild them.",
         )
         parser.add_argument(
             "--accounts", type=int, default=300, help="Accounts to create (default 300)."
@@ -58,6 +59,8 @@ class Command(BaseCommand):
 
         if demo_data_exists() and not options["reset"]:
             self.stdout.write("Demo data already exists; use --reset to rebuild it.")
+            # Adds the handoffs to demo data seeded before they existed; otherwise a no-op.
+            self._seed_handoffs(reset=False, seed=options["seed"])
             self._print_logins()
             return
 
@@ -85,6 +88,7 @@ class Command(BaseCommand):
         )
 
         self._score()
+        self._seed_handoffs(reset=options["reset"], seed=options["seed"])
         self._print_logins()
 
     def _score(self) -> None:
@@ -92,6 +96,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         call_command("rescore", stdout=io.StringIO())
         self.stdout.write(f"Scored all leads in {time.monotonic() - started:.1f} s.")
+
+    def _seed_handoffs(self, *, reset: bool, seed: int) -> None:
+        # By command name, like scoring: the sales team and handoffs belong to the handoff app.
+        output = io.StringIO()
+        call_command("seed_demo_handoff", reset=reset, seed=seed, stdout=output)
+        for line in output.getvalue().splitlines():
+            self.stdout.write(line)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
