@@ -170,6 +170,23 @@ def test_handoff_accept_requires_fields(browser_page, sales_team, ready_mql):
     assert Handoff.objects.get(pk=handoff.pk).next_step == "On-site visit with the plant manager"
 
 
+def test_handoff_trail_text_clears_timeline_rail(browser_page, sales_team, ready_mql):
+    page = browser_page
+    _, reps = sales_team
+    handoff = send(ready_mql)
+    page.login(reps[0].user)
+
+    page.goto(f"/handoff/{handoff.pk}/")
+
+    # Offsets of each time stamp from its list's left edge, where the 7 px wide rail runs.
+    offsets = page.evaluate(
+        """() => [...document.querySelectorAll("ul.timeline > li .when")].map((when) =>
+            when.getBoundingClientRect().left - when.closest("ul").getBoundingClientRect().left)"""
+    )
+    assert len(offsets) == 3
+    assert min(offsets) >= 12
+
+
 def test_handoff_reject_with_reason(browser_page, sales_team, ready_mql):
     page = browser_page
     _, reps = sales_team
