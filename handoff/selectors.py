@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from handoff.models import Handoff, HandoffEvent, HandoffStatus, Rep, RoutingRule
@@ -156,12 +157,16 @@ FEEDBACK_FILTERS = ("reason", "segment", "campaign", "rule", "kind")
 
 
 def feedback_queryset(filters: dict[str, str] | None = None) -> QuerySet[Handoff]:
-    """Rejected handoffs and closed SQLs, newest first, for marketing's feedback list."""
+    """Rejected handoffs and closed SQLs, newest feedback first, for marketing's feedback list.
+
+    A closed SQL's feedback is its outcome, so it sorts by when it was closed, not accepted.
+    """
     filters = filters or {}
     queryset = (
         handoff_queryset()
         .filter(Q(status=HandoffStatus.REJECTED) | ~Q(outcome=""))
-        .order_by("-decided_at", "-id")
+        .annotate(feedback_at=Coalesce("closed_at", "decided_at"))
+        .order_by(F("feedback_at").desc(nulls_last=True), "-id")
     )
     kind = filters.get("kind")
     if kind == "rejected":

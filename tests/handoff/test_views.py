@@ -173,6 +173,38 @@ def test_feedback_lists_rejection_reason(client, team, marketer):
     assert "Left the company" in response.content.decode()
 
 
+def test_feedback_orders_by_close_or_rejection(client, team, marketer):
+    monday = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+    won = send(LeadFactory(status="mql"))
+    services.handoff_accept(
+        handoff_id=won.pk,
+        actor=won.rep.user,
+        qualification={"confirmed_need": "Two new cells"},
+        next_step="Quote",
+        next_step_date=monday.date(),
+        now=monday,
+    )
+    rejected = send(LeadFactory(status="mql"))
+    services.handoff_reject(
+        handoff_id=rejected.pk,
+        actor=rejected.rep.user,
+        reason="bad_timing",
+        now=monday + dt.timedelta(days=1),
+    )
+    services.handoff_close(
+        handoff_id=won.pk,
+        actor=won.rep.user,
+        outcome="won",
+        reason="product_fit",
+        now=monday + dt.timedelta(days=2),
+    )
+    client.force_login(marketer)
+
+    response = client.get(reverse("handoff:feedback"))
+
+    assert list(response.context["page"]) == [won, rejected]
+
+
 def test_lead_page_shows_reasons_and_send_button(client, team, marketer):
     lead = LeadFactory(status="mql")
     client.force_login(marketer)
