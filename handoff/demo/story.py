@@ -65,15 +65,16 @@ MARKETING_CALENDAR = BusinessCalendar(
 )
 # Sends within one half hour go out as one bulk send, as from the queue's checkboxes.
 SEND_BATCH_MINUTES = 30
-# The story's SLA sweep runs on the hour after a due time, whereas the beat runs every five minutes.
-SWEEP_EVERY = dt.timedelta(hours=1)
+# The beat entry runs the SLA sweep every five minutes; the story runs it at the first of these
+# marks after each due time, because the other runs would find nothing to do.
+SWEEP_EVERY_MINUTES = 5
 # A won or lost SQL needs this long between acceptance and the close.
 MIN_DAYS_TO_CLOSE = 2
 MAX_DAYS_TO_CLOSE = 12
 # Business hours a rep takes to decide, within every rule's SLA of 8 hours or more.
 DECISION_HOURS = (0.3, 6.5)
-# A late decision comes this many business hours after the due time. The sweep on the hour after
-# the due time has escalated the handoff by then, so the rep who got it next decides.
+# A late decision comes this many business hours after the due time. The sweep has escalated the
+# handoff by then, so the rep who got it next decides.
 LATE_DECISION_HOURS = (1.5, 4.0)
 LATE_SHARE = 0.06
 
@@ -138,7 +139,7 @@ class Story:
         self.send_errors = 0
         self.absent_from: dt.datetime | None = None
         self.sweeps_until = now
-        self.sweep_hours: set[dt.datetime] = set()
+        self.sweep_marks: set[dt.datetime] = set()
         self.absent_until = _wednesday_next_week(now.date())
 
     # Planning
@@ -315,16 +316,15 @@ class Story:
             self._schedule(moment, functools.partial(self._send, lead_ids=sorted(lead_ids)))
 
     def _watch(self, handoff: Handoff) -> None:
-        """Schedule the sweep that finds the handoff overdue if no rep has decided by then.
-
-        An hourly sweep over the whole story would do the same with a few hundred more queries.
-        """
+        """Schedule the sweep that finds the handoff overdue if no rep has decided by then."""
         if handoff.rep_id is None or handoff.due_at is None or handoff.due_at >= self.sweeps_until:
             return
-        hour = handoff.due_at.replace(minute=0, second=0, microsecond=0) + SWEEP_EVERY
-        if hour not in self.sweep_hours:
-            self.sweep_hours.add(hour)
-            self._schedule(hour, self._sweep)
+        due = handoff.due_at
+        mark = due.replace(minute=due.minute - due.minute % SWEEP_EVERY_MINUTES, second=0)
+        mark = mark.replace(microsecond=0) + dt.timedelta(minutes=SWEEP_EVERY_MINUTES)
+        if mark not in self.sweep_marks:
+            self.sweep_marks.add(mark)
+            self._schedule(mark, self._sweep)
 
     def run(self) -> None:
         while self.steps:
@@ -411,13 +411,9 @@ class Story:
         days_left = (self.now - at).total_seconds() / 86400 - 1
         if days_left < MIN_DAYS_TO_CLOSE:
             return
+        days = self.rng.uniform(MIN_DAYS_TO_CLOSE, min(days_left, MAX_DAYS_TO_CLOSE))
         close_at = add_business_hours(
-            at
-            + dt.timedelta(
-                days=self.rng.uniform(MIN_DAYS_TO_CLOSE, min(days_left, MAX_DAYS_TO_CLOSE))
-            ),
-            0,
-            calendar_for_rep(rep),
+            at + dt.timedelta(days=days), self.rng.uniform(0.3, 6.0), calendar_for_rep(rep)
         )
         if close_at < self.now:
             self._schedule(
