@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER
 from leads.demo import DEMO_PASSWORD, DEMO_SOURCE_SYSTEM, demo_data_generate
@@ -153,6 +154,21 @@ def test_demo_events_fall_in_last_six_months():
     assert min(times) >= NOW - timedelta(days=182)
     assert max(times) <= NOW
     assert all(lead.created_at < NOW for lead in Lead.objects.all())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_demo_generate_refreshes_planner_statistics():
+    demo_data_generate(accounts=12, leads=40, events=300, now=NOW)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
+            [["leads_account", "leads_engagementevent", "leads_lead"]],
+        )
+        rows = cursor.fetchall()
+
+    assert rows == [("leads_account", 12), ("leads_engagementevent", 300), ("leads_lead", 40)]
 
 
 @pytest.mark.django_db
