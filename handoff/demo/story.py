@@ -3,10 +3,10 @@
 The story picks a share of the current MQLs, best scored first, and plans for
 each a send time and a fate. It then plays every step in time order as the
 people and the SLA sweep would have: the marketer sends, reps accept, reject
-or close, the sweep escalates what no rep decided in time, a rep goes on leave and
-the manager moves one of her handoffs. Leads sent in the last marketing hours
-are still waiting for a decision, so the inboxes show handoffs close to and
-past their due time.
+or close, the sweep escalates what no rep decided in time, a rep goes on leave
+and the manager moves one of her handoffs. Leads sent in the last marketing
+hours are still waiting for a decision, so the inboxes show handoffs close to
+and past their due time.
 """
 
 from __future__ import annotations
