@@ -144,3 +144,27 @@ def test_500_unexpected_error(marketer_api, monkeypatch, caplog):
         "fields": {},
     }
     assert "Unhandled error in API view LeadViewSet" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put", "delete"])
+def test_404_unsafe_method_json(marketer, method):
+    # A session client with CSRF checks, as a browser; an unknown path is still the JSON 404.
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(marketer)
+
+    response = getattr(client, method)("/api/v1/leads/abc/", {}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "not_found",
+        "message": "No API resource at /api/v1/leads/abc/.",
+        "fields": {},
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leads/", "/api/v1/webhooks/999999/"])
+def test_options_describes_view_without_loading_objects(revops_api, path):
+    response = revops_api.options(path)
+
+    assert response.status_code == 200
+    assert "actions" not in response.json()

@@ -7,9 +7,10 @@ from django.core.management import call_command
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def schema(tmp_path):
-    path = tmp_path / "schema.yaml"
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory):
+    # Generated once for the module: each generation takes about a second.
+    path = tmp_path_factory.mktemp("schema") / "schema.yaml"
     # --fail-on-warn raises on any warning of drf-spectacular; --validate checks OpenAPI 3.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
     return yaml.safe_load(path.read_text())
@@ -54,10 +55,29 @@ def test_schema_every_error_uses_error_shape(schema):
 def test_schema_event_ingest_status_codes(schema):
     responses = schema["paths"]["/api/v1/events/"]["post"]["responses"]
 
-    assert sorted(responses) == ["200", "201", "400", "401", "403", "413", "415", "429"]
+    assert sorted(responses) == [
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "415",
+        "422",
+        "429",
+    ]
 
 
 def test_schema_transition_documents_conflict(schema):
     responses = schema["paths"]["/api/v1/leads/{id}/transition/"]["post"]["responses"]
 
     assert "409" in responses
+
+
+def test_schema_every_post_takes_idempotency_key(schema):
+    for path, method, operation in operations(schema):
+        if method == "post":
+            names = {parameter["name"] for parameter in operation.get("parameters", [])}
+            assert "Idempotency-Key" in names, (path, method)
+            assert {"409", "422"} <= set(operation["responses"]), (path, method)
