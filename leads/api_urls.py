@@ -1,12 +1,9 @@
-from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from leads.api import EventIngestView, LeadViewSet
+from leads.api import EventViewSet, LeadViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
+router.register("events", EventViewSet, basename="event")
 
-urlpatterns = [
-    path("events/", EventIngestView.as_view(), name="event-ingest"),
-    *router.urls,
-]
+urlpatterns = router.urls

@@ -28,3 +28,7 @@ class InvalidEventRequest(ApplicationError):
 class RequestTooLarge(ApplicationError):
     code = "request_too_large"
     status_code = 413
+
+
+class EventNotFound(NotFoundError):
+    code = "event_not_found"

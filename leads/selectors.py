@@ -30,3 +30,14 @@ def leads_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lead
 def lead_events(*, lead_id: int) -> QuerySet[EngagementEvent]:
     """Return a lead's engagement events, newest first."""
     return EngagementEvent.objects.filter(lead_id=lead_id).order_by("-occurred_at", "-id")
+
+
+def events_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[EngagementEvent]:
+    """Return the engagement events of the leads `user` may see, as leads_visible_to decides."""
+    events = EngagementEvent.objects.all()
+    roles = user_roles(user)
+    if roles & ALL_LEADS_ROLES:
+        return events
+    if SALES in roles:
+        return events.filter(lead__owner_id=user.pk)
+    return events.none()

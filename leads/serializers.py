@@ -354,3 +354,24 @@ class EventCountsSerializer(serializers.Serializer):
 class EventBatchResultSerializer(serializers.Serializer):
     results = EventResultSerializer(many=True, help_text="One result per event, in request order.")
     counts = EventCountsSerializer()
+
+
+class LeadScoreSerializer(serializers.ModelSerializer):
+    """A lead's scores, whether they wait to be recomputed, and the points behind them."""
+
+    lead_id = serializers.IntegerField(source="pk", read_only=True)
+    breakdown = ScoreBreakdownField(source="score_breakdown", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "lead_id",
+            "status",
+            "fit_score",
+            "engagement_score",
+            "ruleset_version",
+            "scored_at",
+            "score_stale",
+            "breakdown",
+        ]
+        read_only_fields = fields

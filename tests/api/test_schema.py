@@ -35,6 +35,9 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/leads/{id}/", "patch"),
         ("/api/v1/leads/{id}/transition/", "post"),
         ("/api/v1/leads/{id}/events/", "get"),
+        ("/api/v1/leads/{id}/score/", "get"),
+        ("/api/v1/events/", "get"),
+        ("/api/v1/events/{id}/", "get"),
     } <= found
 
 
@@ -75,9 +78,72 @@ def test_schema_transition_documents_conflict(schema):
     assert "409" in responses
 
 
+def list_operations(schema):
+    for path, method, operation in operations(schema):
+        if method == "get" and "200" in operation["responses"]:
+            body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            if body.get("$ref", "").split("/")[-1].startswith("Paginated"):
+                yield path, operation
+
+
+def test_schema_every_list_documents_400(schema):
+    lists = dict(list_operations(schema))
+
+    assert sorted(lists) == [
+        "/api/v1/api-keys/",
+        "/api/v1/events/",
+        "/api/v1/leads/",
+        "/api/v1/leads/{id}/events/",
+        "/api/v1/webhook-deliveries/",
+        "/api/v1/webhooks/",
+    ]
+    for path, operation in lists.items():
+        assert "400" in operation["responses"], path
+
+
+@pytest.mark.parametrize(
+    ("path", "parameters"),
+    [
+        ("/api/v1/leads/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/events/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/leads/{id}/events/", {"cursor", "page_size", "ordering"}),
+    ],
+)
+def test_schema_pagination_parameters(schema, path, parameters):
+    names = {parameter["name"] for parameter in schema["paths"][path]["get"]["parameters"]}
+
+    assert parameters <= names
+    assert not {"page", "cursor"} - parameters & names
+
+
+def test_schema_lead_ordering_is_cursor_orderings(schema):
+    parameters = schema["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    ordering = next(parameter for parameter in parameters if parameter["name"] == "ordering")
+
+    assert ordering["schema"]["enum"] == [
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "fit_score",
+        "-fit_score",
+        "engagement_score",
+        "-engagement_score",
+        "id",
+        "-id",
+    ]
+
+
 def test_schema_every_post_takes_idempotency_key(schema):
     for path, method, operation in operations(schema):
         if method == "post":
             names = {parameter["name"] for parameter in operation.get("parameters", [])}
             assert "Idempotency-Key" in names, (path, method)
             assert {"409", "422"} <= set(operation["responses"]), (path, method)
+
+
+def test_schema_text_query_parameters_non_empty(schema):
+    parameters = schema["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    region = next(parameter for parameter in parameters if parameter["name"] == "region")
+
+    assert region["schema"] == {"type": "string", "minLength": 1}

@@ -1,0 +1,27 @@
+"""REST API of leads and engagement events, under /api/v1/.
+
+One module per resource; this package re-exports the views and the shared
+helpers under the names they had when the API was one module.
+"""
+
+from leads.api.common import (
+    ApiPagination,
+    HasActionRole,
+    JsonApiMixin,
+    JsonBodyParser,
+    RolesByActionMixin,
+    error_responses,
+)
+from leads.api.events import EventViewSet
+from leads.api.leads import LeadViewSet
+
+__all__ = [
+    "ApiPagination",
+    "EventViewSet",
+    "HasActionRole",
+    "JsonApiMixin",
+    "JsonBodyParser",
+    "LeadViewSet",
+    "RolesByActionMixin",
+    "error_responses",
+]

@@ -1,0 +1,64 @@
+"""The API key scope each endpoint requires: that scope alone suffices, every other scope does not."""
+
+import pytest
+
+from integrations.scopes import SCOPES
+from leads.models import Account, Lead
+from tests.factories import EngagementEventFactory
+
+pytestmark = pytest.mark.django_db
+
+# (method, path, body, success status, scope). Paths name the fixture's rows.
+ENDPOINTS = {
+    "leads-list": ("get", "/api/v1/leads/", None, 200, "leads:read"),
+    "lead-score": ("get", "/api/v1/leads/{lead}/score/", None, 200, "leads:read"),
+    "lead-events": ("get", "/api/v1/leads/{lead}/events/", None, 200, "events:read"),
+    "events-list": ("get", "/api/v1/events/", None, 200, "events:read"),
+    "event-detail": ("get", "/api/v1/events/{event}/", None, 200, "events:read"),
+}
+
+
+@pytest.fixture
+def event():
+    """One event of one lead: the rows the paths name."""
+    return EngagementEventFactory()
+
+
+def call(client, endpoint, event):
+    method, path, body, _, _ = ENDPOINTS[endpoint]
+    url = path.format(lead=event.lead_id, event=event.pk, account=event.lead.account_id)
+    return getattr(client, method)(url, body, format="json")
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_scope_alone_suffices(key_client_for, revops, event, endpoint):
+    _, _, _, success, scope = ENDPOINTS[endpoint]
+
+    response = call(key_client_for(revops, [scope]), endpoint, event)
+
+    assert response.status_code == success, response.json()
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_every_other_scope_denied(key_client_for, revops, event, endpoint):
+    method, _, _, _, scope = ENDPOINTS[endpoint]
+    client = key_client_for(revops, [other for other in SCOPES if other != scope])
+
+    response = call(client, endpoint, event)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "missing_scope"
+    assert f"lacks the scope {scope} required for {method.upper()} " in response.json()["message"]
+    assert Account.objects.count() == 1
+    assert Lead.objects.count() == 1
+    assert Lead.objects.get().city == ""
+
+
+def test_key_user_roles_still_apply(key_client_for, rep):
+    response = key_client_for(rep, list(SCOPES)).post(
+        "/api/v1/leads/", {"email": "dana@cast-works.example"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert Lead.objects.count() == 0
