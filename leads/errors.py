@@ -32,3 +32,15 @@ class RequestTooLarge(ApplicationError):
 
 class EventNotFound(NotFoundError):
     code = "event_not_found"
+
+
+class LeadIdentityConflict(ConflictError):
+    """The e-mail address or external id of a lead upsert belongs to another lead, or clashes."""
+
+    code = "lead_identity_conflict"
+
+
+class LeadIdentityMismatch(ApplicationError):
+    """The body of an upsert names another e-mail address or external id than its path."""
+
+    code = "lead_identity_mismatch"

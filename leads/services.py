@@ -10,7 +10,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -19,7 +19,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from leadflow.celery import app as celery_app
-from leads.errors import IllegalTransition, InvalidLeadData, LeadNotFound
+from leads.errors import (
+    IllegalTransition,
+    InvalidLeadData,
+    LeadIdentityConflict,
+    LeadNotFound,
+)
 from leads.inputs import EventInput, InputError, LeadInput, parse_event
 from leads.lifecycle import allowed_next_statuses
 from leads.models import Account, EngagementEvent, Lead, LeadStatus, StatusChange
@@ -33,6 +38,9 @@ from leads.normalize import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The identity a PUT upsert addresses a lead by; see lead_upsert.
+LeadMatch = Literal["email", "external_id"]
 
 # Follow-up work other apps attach to a status change (webhooks, handoff), run after commit.
 # Apps register here at import time instead of leads importing them, so dependencies keep
@@ -202,20 +210,34 @@ def _apply_lead_fields(lead: Lead, data: LeadInput) -> None:
         lead.region = region_for_country(lead.country)
 
 
-def lead_upsert(*, data: LeadInput, actor: AbstractBaseUser | None = None) -> tuple[Lead, bool]:
+def lead_upsert(
+    *,
+    data: LeadInput,
+    actor: AbstractBaseUser | None = None,
+    match_on: LeadMatch | None = None,
+) -> tuple[Lead, bool]:
     """Create the lead or update the one with the same e-mail (or source system and external id).
 
     Links the lead to the account of its e-mail domain, creating the account
     for a company domain it has not seen; free-mail never links. Marks the
     score stale so scoring recomputes it after commit.
+
+    `match_on` looks the lead up by that identity only, as the PUT upserts
+    address it. The other identity in `data` is then stored when the lead has
+    none, and one that differs from the lead's, or belongs to another lead,
+    raises LeadIdentityConflict.
     """
     with transaction.atomic():
-        lead = _find_lead_for_update(data)
+        lead = _find_lead_for_update(data, match_on)
         created = lead is None
         if lead is None:
+            if match_on is not None:
+                _check_identity_free(data, lead_id=None)
             lead = Lead(
                 email=data.email, source_system=data.source_system, external_id=data.external_id
             )
+        elif match_on is not None:
+            _merge_identity(lead, data)
         elif data.email and not lead.email:
             lead.email = data.email
 
@@ -233,17 +255,70 @@ def lead_upsert(*, data: LeadInput, actor: AbstractBaseUser | None = None) -> tu
     return lead, created
 
 
-def _find_lead_for_update(data: LeadInput) -> Lead | None:
+def _find_lead_for_update(data: LeadInput, match_on: LeadMatch | None = None) -> Lead | None:
     queryset = Lead.objects.select_for_update()
-    if data.email:
+    if data.email and match_on != "external_id":
         lead = queryset.filter(email__iexact=data.email).first()
-        if lead is not None:
+        if lead is not None or match_on == "email":
             return lead
-    if data.external_id:
+    if data.external_id and match_on != "email":
         return queryset.filter(
             source_system=data.source_system, external_id=data.external_id
         ).first()
     return None
+
+
+def _merge_identity(lead: Lead, data: LeadInput) -> None:
+    """Store the identity `data` adds to the lead found by the other one, or raise on a clash."""
+    if data.email and lead.email and data.email.lower() != lead.email.lower():
+        raise LeadIdentityConflict(
+            f"Lead {lead.pk} has another e-mail address; an upsert by external id cannot "
+            "change it. Send the lead's own address, or leave email out.",
+            extra={"fields": {"email": ["Differs from the e-mail address of the lead."]}},
+        )
+    has_external_id = lead.external_id is not None
+    if (
+        data.external_id
+        and has_external_id
+        and ((lead.source_system, lead.external_id) != (data.source_system, data.external_id))
+    ):
+        raise LeadIdentityConflict(
+            f"Lead {lead.pk} has external_id {lead.external_id!r} in source_system "
+            f"{lead.source_system!r}; an upsert by e-mail cannot change it. Send the lead's own "
+            "external id, or leave source_system and external_id out.",
+            extra={"fields": {"external_id": ["Differs from the external id of the lead."]}},
+        )
+
+    _check_identity_free(data, lead_id=lead.pk)
+    if data.email and not lead.email:
+        lead.email = data.email
+    if data.external_id and not has_external_id:
+        lead.source_system = data.source_system
+        lead.external_id = data.external_id
+
+
+def _check_identity_free(data: LeadInput, *, lead_id: int | None) -> None:
+    """Raise LeadIdentityConflict when another lead has the e-mail or external id of `data`."""
+    others = Lead.objects.exclude(pk=lead_id) if lead_id is not None else Lead.objects.all()
+    if data.email:
+        holder = others.filter(email__iexact=data.email).values_list("pk", flat=True).first()
+        if holder is not None:
+            raise LeadIdentityConflict(
+                f"Lead {holder} already has this e-mail address; update that lead instead.",
+                extra={"fields": {"email": [f"Belongs to lead {holder}."]}},
+            )
+    if data.external_id:
+        holder = (
+            others.filter(source_system=data.source_system, external_id=data.external_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if holder is not None:
+            raise LeadIdentityConflict(
+                f"Lead {holder} already has external_id {data.external_id!r} in source_system "
+                f"{data.source_system!r}; update that lead instead.",
+                extra={"fields": {"external_id": [f"Belongs to lead {holder}."]}},
+            )
 
 
 def lead_update(

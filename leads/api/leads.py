@@ -1,4 +1,4 @@
-"""Leads under /api/v1/leads/: list, read, create, edit, transitions, events and scores.
+"""Leads under /api/v1/leads/: list, read, upsert, edit, transitions, events and scores.
 
 The views parse the request, check the user's role and the lead's visibility,
 call one service or selector and render the result. Every error response has
@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -20,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.viewsets import GenericViewSet
 
 from integrations.mixins import PublicApiMixin
@@ -37,10 +39,11 @@ from leads.api.common import (
     input_error_message,
     request_user,
 )
-from leads.errors import InvalidLeadData, LeadNotFound
+from leads.errors import InvalidLeadData, LeadIdentityMismatch, LeadNotFound
 from leads.filters import EVENT_ORDERING_FIELDS, LEAD_ORDERING_FIELDS, LeadEventFilter, LeadFilter
-from leads.inputs import InputError, parse_lead, parse_lead_changes
+from leads.inputs import InputError, LeadInput, parse_lead, parse_lead_changes
 from leads.models import EngagementEvent, Lead
+from leads.normalize import normalize_email
 from leads.selectors import lead_events, leads_visible_to
 from leads.serializers import (
     EngagementEventSerializer,
@@ -52,7 +55,34 @@ from leads.serializers import (
     StatusChangeSerializer,
     TransitionSerializer,
 )
-from leads.services import lead_transition, lead_update, lead_upsert
+from leads.services import LeadMatch, lead_transition, lead_update, lead_upsert
+
+UPSERT_DESCRIPTION = (
+    "Creates the lead or updates it: 201 with a Location header when created, 200 when "
+    "updated. Identity fields in the body are optional, and must equal the path's when sent; "
+    "a difference is 400 `lead_identity_mismatch`. The lead's other identity (external id for "
+    "this path by e-mail, e-mail for the path by external id) is stored when the lead has none; "
+    "one that differs from the lead's, or belongs to another lead, is 409 "
+    "`lead_identity_conflict`. A new lead links to the account of its company e-mail domain. "
+    "The score is marked stale and recomputed in the background. Unknown and read-only fields "
+    "are rejected. Send an Idempotency-Key header to retry safely. Needs the marketing or revops "
+    "role."
+)
+UPSERT_RESPONSES = {
+    201: OpenApiResponse(LeadDetailSerializer, description="The lead was created."),
+    200: OpenApiResponse(LeadDetailSerializer, description="The lead was updated."),
+    **error_responses(
+        400,
+        401,
+        403,
+        409,
+        415,
+        descriptions={
+            409: "The other identity in the body belongs to another lead, or differs from "
+            "the lead's."
+        },
+    ),
+}
 
 
 @extend_schema_view(
@@ -107,10 +137,13 @@ class LeadViewSet(PublicApiMixin, JsonApiMixin, RolesByActionMixin, GenericViewS
     required_scopes = {
         "GET": "leads:read",
         "POST": "leads:write",
+        "PUT": "leads:write",
         "PATCH": "leads:write",
         "events": "events:read",
         "transition": "leads:write",
     }
+    # The PUT upserts create leads, so a retry must not run twice either.
+    idempotent_methods = ("POST", "PUT")
     lookup_value_regex = r"\d+"
 
     roles_by_action = {
@@ -120,6 +153,8 @@ class LeadViewSet(PublicApiMixin, JsonApiMixin, RolesByActionMixin, GenericViewS
         "score": LEAD_READ_ROLES,
         "metadata": LEAD_READ_ROLES,
         "create": LEAD_WRITE_ROLES,
+        "by_email": LEAD_WRITE_ROLES,
+        "by_external_id": LEAD_WRITE_ROLES,
         "partial_update": LEAD_WRITE_ROLES,
         "transition": LEAD_TRANSITION_ROLES,
     }
@@ -235,3 +270,109 @@ class LeadViewSet(PublicApiMixin, JsonApiMixin, RolesByActionMixin, GenericViewS
     @action(detail=True, methods=["get"])
     def score(self, request: Request, pk: str) -> Response:
         return Response(LeadScoreSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Create or update the lead with an e-mail address",
+        description=UPSERT_DESCRIPTION,
+        parameters=[
+            OpenApiParameter(
+                "email",
+                str,
+                OpenApiParameter.PATH,
+                description="The lead's e-mail address, matched case-insensitively.",
+            )
+        ],
+        request=LeadInputSerializer,
+        responses=UPSERT_RESPONSES,
+    )
+    @action(detail=False, methods=["put"], url_path=r"by-email/(?P<email>[^/]+)")
+    def by_email(self, request: Request, email: str) -> Response:
+        return self._upsert(request, {"email": email}, match_on="email")
+
+    @extend_schema(
+        summary="Create or update the lead with an external id",
+        description=UPSERT_DESCRIPTION,
+        parameters=[
+            OpenApiParameter(
+                "source_system",
+                str,
+                OpenApiParameter.PATH,
+                description="The system the external id comes from, such as crm.",
+            ),
+            OpenApiParameter(
+                "external_id",
+                str,
+                OpenApiParameter.PATH,
+                description="The lead's id in that system.",
+            ),
+        ],
+        request=LeadInputSerializer,
+        responses=UPSERT_RESPONSES,
+    )
+    @action(
+        detail=False,
+        methods=["put"],
+        url_path=r"by-external-id/(?P<source_system>[^/]+)/(?P<external_id>[^/]+)",
+    )
+    def by_external_id(self, request: Request, source_system: str, external_id: str) -> Response:
+        return self._upsert(
+            request,
+            {"source_system": source_system, "external_id": external_id},
+            match_on="external_id",
+        )
+
+    def _upsert(self, request: Request, identity: dict[str, str], match_on: LeadMatch) -> Response:
+        data = _parse_upsert(request.data, identity)
+
+        lead, created = lead_upsert(data=data, actor=request_user(request), match_on=match_on)
+
+        if not created:
+            return Response(LeadDetailSerializer(lead).data)
+        location = reverse("lead-detail", kwargs={"pk": lead.pk}, request=request)
+        return Response(
+            LeadDetailSerializer(lead).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
+
+
+def _parse_upsert(body: Any, identity: dict[str, str]) -> LeadInput:
+    """Validate an upsert body whose identity comes from the path; the body may repeat it."""
+    if not isinstance(body, dict):
+        return _parse(body)
+
+    mismatched = {}
+    for name, path_value in identity.items():
+        sent = body.get(name)
+        if sent is None:
+            continue
+        if name == "email":
+            same = isinstance(sent, str) and normalize_email(sent) == normalize_email(path_value)
+        else:
+            # parse_lead takes numbers as text and strips blanks, so compare the same way.
+            same = (
+                isinstance(sent, (str, int))
+                and not isinstance(sent, bool)
+                and str(sent).strip() == path_value.strip()
+            )
+        if not same:
+            mismatched[name] = [f"{sent!r} differs from the path's {path_value!r}."]
+    if mismatched:
+        names = sorted(mismatched)
+        raise LeadIdentityMismatch(
+            f"The body's {' and '.join(names)} {'differs' if len(names) == 1 else 'differ'} from "
+            "the path, so it names another lead; send the path's values or leave these fields "
+            "out of the body.",
+            extra={"fields": mismatched},
+        )
+
+    return _parse({**body, **identity})
+
+
+def _parse(body: Any) -> LeadInput:
+    try:
+        return parse_lead(body, strict=True)
+    except InputError as error:
+        raise InvalidLeadData(
+            input_error_message("The lead", error.errors), extra={"fields": error.errors}
+        ) from error

@@ -13,6 +13,20 @@ ENDPOINTS = {
     "leads-list": ("get", "/api/v1/leads/", None, 200, "leads:read"),
     "lead-score": ("get", "/api/v1/leads/{lead}/score/", None, 200, "leads:read"),
     "lead-events": ("get", "/api/v1/leads/{lead}/events/", None, 200, "events:read"),
+    "lead-by-email": (
+        "put",
+        "/api/v1/leads/by-email/dana@cast-works.example/",
+        {"city": "Ulm"},
+        201,
+        "leads:write",
+    ),
+    "lead-by-external-id": (
+        "put",
+        "/api/v1/leads/by-external-id/crm/C-1/",
+        {"city": "Ulm"},
+        201,
+        "leads:write",
+    ),
     "events-list": ("get", "/api/v1/events/", None, 200, "events:read"),
     "event-detail": ("get", "/api/v1/events/{event}/", None, 200, "events:read"),
 }
@@ -55,8 +69,8 @@ def test_every_other_scope_denied(key_client_for, revops, event, endpoint):
 
 
 def test_key_user_roles_still_apply(key_client_for, rep):
-    response = key_client_for(rep, list(SCOPES)).post(
-        "/api/v1/leads/", {"email": "dana@cast-works.example"}, format="json"
+    response = key_client_for(rep, list(SCOPES)).put(
+        "/api/v1/leads/by-email/dana@cast-works.example/", {}, format="json"
     )
 
     assert response.status_code == 403

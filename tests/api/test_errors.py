@@ -164,6 +164,7 @@ def test_404_unsafe_method_json(marketer, method):
     "path",
     [
         "/api/v1/leads/",
+        "/api/v1/leads/by-email/dana@precision-parts.example/",
         "/api/v1/webhooks/999999/",
     ],
 )

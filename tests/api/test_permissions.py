@@ -29,6 +29,7 @@ ENDPOINTS = {
     "leads-transition": ("post", "/api/v1/leads/{lead}/transition/", {"to_status": "won"}),
     "lead-events": ("get", "/api/v1/leads/{lead}/events/", None),
     "lead-score": ("get", "/api/v1/leads/{lead}/score/", None),
+    "lead-by-email": ("put", "/api/v1/leads/by-email/new@precision-parts.example/", {}),
     "events-list": ("get", "/api/v1/events/", None),
 }
 
@@ -42,6 +43,7 @@ ALLOWED = {
     "leads-transition": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
     "lead-events": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
     "lead-score": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "lead-by-email": ({MARKETING, REVOPS, "superuser"}, 201),
     "events-list": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
 }
 
@@ -54,6 +56,7 @@ REQUIRED_ROLES_TEXT = {
     "leads-transition": "marketing, revops, sales_manager, sales",
     "lead-events": "marketing, revops, sales_manager, sales",
     "lead-score": "marketing, revops, sales_manager, sales",
+    "lead-by-email": "marketing, revops",
     "events-list": "marketing, revops, sales_manager, sales",
 }
 

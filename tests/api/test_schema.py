@@ -36,6 +36,8 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/leads/{id}/transition/", "post"),
         ("/api/v1/leads/{id}/events/", "get"),
         ("/api/v1/leads/{id}/score/", "get"),
+        ("/api/v1/leads/by-email/{email}/", "put"),
+        ("/api/v1/leads/by-external-id/{source_system}/{external_id}/", "put"),
         ("/api/v1/events/", "get"),
         ("/api/v1/events/{id}/", "get"),
     } <= found
@@ -134,9 +136,9 @@ def test_schema_lead_ordering_is_cursor_orderings(schema):
     ]
 
 
-def test_schema_every_post_takes_idempotency_key(schema):
+def test_schema_every_post_and_upsert_takes_idempotency_key(schema):
     for path, method, operation in operations(schema):
-        if method == "post":
+        if method == "post" or (method == "put" and "/by-" in path):
             names = {parameter["name"] for parameter in operation.get("parameters", [])}
             assert "Idempotency-Key" in names, (path, method)
             assert {"409", "422"} <= set(operation["responses"]), (path, method)
