@@ -40,6 +40,18 @@ class LeadIdentityConflict(ConflictError):
     code = "lead_identity_conflict"
 
 
+class AccountNotFound(NotFoundError):
+    code = "account_not_found"
+
+
+class InvalidAccountData(ApplicationError):
+    code = "invalid_account"
+
+
+class AccountDomainTaken(ConflictError):
+    code = "account_domain_taken"
+
+
 class LeadIdentityMismatch(ApplicationError):
     """The body of an upsert names another e-mail address or external id than its path."""
 

@@ -1,4 +1,4 @@
-"""Filters of the lead and event lists in the API (django-filter).
+"""Filters of the lead, event and account lists in the API (django-filter).
 
 Ordering is not a filter here: the views declare `ordering_fields` for
 leadflow.api.StrictOrderingFilter, so cursor pagination can read it.
@@ -17,12 +17,23 @@ from leadflow.api import (
     StrictFilterSet,
     StrictIntegerFilter,
 )
-from leads.models import EngagementEvent, EventKind, Lead, LeadStatus
+from leads.models import Account, EngagementEvent, EventKind, Lead, LeadStatus
+from leads.normalize import normalize_domain
 
 # Orderings the cursor lists serve: non-null fields, each followed by the id as a tie-break.
 # status_changed_at and scored_at are null until set, so they cannot be cursor positions.
 LEAD_ORDERING_FIELDS = ("created_at", "updated_at", "fit_score", "engagement_score", "id")
 EVENT_ORDERING_FIELDS = ("occurred_at", "id")
+ACCOUNT_ORDERING_FIELDS = (
+    "name",
+    "created_at",
+    "updated_at",
+    "employee_count",
+    "annual_revenue_usd",
+    "engagement_score",
+    "lead_count",
+    "id",
+)
 
 DATE_TIME_HELP = (
     "time, ISO 8601 with a zone such as 2026-03-01T14:30:00Z; a date alone means its midnight UTC."
@@ -147,3 +158,39 @@ class LeadEventFilter(StrictFilterSet):
 
 class EventFilter(LeadEventFilter):
     lead = StrictIntegerFilter(field_name="lead_id", help_text="Id of the event's lead.")
+
+
+class AccountFilter(StrictFilterSet):
+    segment = django_filters.CharFilter(help_text="Industry segment, such as automotive.")
+    region = django_filters.CharFilter(help_text="Region, such as europe.")
+    facility_type = django_filters.CharFilter(help_text="Facility type, such as plant.")
+    owner = StrictIntegerFilter(
+        field_name="owner_id", help_text="Id of the user who owns the account."
+    )
+    domain = django_filters.CharFilter(
+        method="filter_domain",
+        help_text="Web domain, such as precision-parts.example; a URL or www. prefix is ignored.",
+    )
+    employees_min = StrictIntegerFilter(
+        field_name="employee_count", lookup_expr="gte", help_text="Fewest employees, inclusive."
+    )
+    employees_max = StrictIntegerFilter(
+        field_name="employee_count", lookup_expr="lte", help_text="Most employees, inclusive."
+    )
+    revenue_min = StrictIntegerFilter(
+        field_name="annual_revenue_usd",
+        lookup_expr="gte",
+        help_text="Lowest annual revenue in US dollars, inclusive.",
+    )
+    revenue_max = StrictIntegerFilter(
+        field_name="annual_revenue_usd",
+        lookup_expr="lte",
+        help_text="Highest annual revenue in US dollars, inclusive.",
+    )
+
+    class Meta:
+        model = Account
+        fields: list[str] = []
+
+    def filter_domain(self, queryset: QuerySet[Account], name: str, value: str) -> Any:
+        return queryset.filter(domain=normalize_domain(value) or value)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER, user_roles
-from leads.models import EngagementEvent, Lead
+from leads.models import Account, EngagementEvent, Lead, LeadStatus
 
 # Roles that see every lead; a sales rep sees only the leads they own.
 ALL_LEADS_ROLES = frozenset({MARKETING, REVOPS, SALES_MANAGER})
@@ -41,3 +41,16 @@ def events_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Eng
     if SALES in roles:
         return events.filter(lead__owner_id=user.pk)
     return events.none()
+
+
+def account_list() -> QuerySet[Account]:
+    """Return accounts with their owner and the number of their leads as `lead_count`."""
+    return Account.objects.select_related("owner").annotate(lead_count=Count("leads"))
+
+
+def account_lead_counts(*, account_id: int) -> dict[str, int]:
+    """Return the number of the account's leads in each lifecycle status, zeros included."""
+    counts = Lead.objects.filter(account_id=account_id).aggregate(
+        **{status: Count("pk", filter=Q(status=status)) for status in LeadStatus.values}
+    )
+    return {status: counts[status] or 0 for status in LeadStatus.values}

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads.inputs import unstorable_character
 from leads.models import Account, EngagementEvent, EventKind, Lead, LeadStatus, StatusChange
 
 MAX_TRANSITION_REASON_LENGTH = 2000
@@ -375,3 +376,159 @@ class LeadScoreSerializer(serializers.ModelSerializer):
             "breakdown",
         ]
         read_only_fields = fields
+
+
+# Accounts
+
+
+class LeadStatusCountsSerializer(serializers.Serializer):
+    """A number of leads per lifecycle status."""
+
+    new = serializers.IntegerField()
+    mql = serializers.IntegerField()
+    sql = serializers.IntegerField()
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    nurture = serializers.IntegerField()
+    disqualified = serializers.IntegerField()
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    employee_band = serializers.CharField(read_only=True)
+    revenue_band = serializers.CharField(read_only=True)
+    processes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    technologies = serializers.ListField(child=serializers.CharField(), read_only=True)
+    custom_attributes = serializers.DictField(read_only=True)
+    parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    owner = OwnerSerializer(read_only=True, allow_null=True)
+    lead_count = serializers.IntegerField(read_only=True, help_text="Leads linked to the account.")
+    engagement_score = serializers.FloatField(
+        read_only=True, help_text="Roll-up of the engagement of the account's leads."
+    )
+    engaged_contacts = serializers.IntegerField(
+        read_only=True, help_text="Leads of the account with recent engagement."
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "segment",
+            "facility_type",
+            "country",
+            "region",
+            "city",
+            "employee_count",
+            "annual_revenue_usd",
+            "employee_band",
+            "revenue_band",
+            "processes",
+            "technologies",
+            "parent_id",
+            "owner",
+            "custom_attributes",
+            "engagement_score",
+            "engaged_contacts",
+            "lead_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AccountDetailSerializer(AccountSerializer):
+    lead_counts = LeadStatusCountsSerializer(
+        read_only=True, help_text="The account's leads per lifecycle status."
+    )
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "lead_counts"]
+        read_only_fields = fields
+
+
+def _storable_json(value: Any) -> None:
+    found = unstorable_character(value)
+    if found:
+        raise serializers.ValidationError(f"Contains {found}; remove it.")
+
+
+ACCOUNT_TEXT_OPTIONS: dict[str, Any] = {"required": False, "allow_blank": True}
+
+
+class AccountInputSerializer(serializers.Serializer):
+    """Account fields to create or change. Unknown and read-only fields are rejected."""
+
+    name = serializers.CharField(max_length=200)
+    domain = serializers.CharField(
+        max_length=253,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Web domain; a URL, e-mail address or www. prefix is reduced to the host. "
+        "Unique, and never a free-mail domain. Leads of the domain without an account are "
+        "linked to the account.",
+    )
+    segment = serializers.CharField(max_length=64, **ACCOUNT_TEXT_OPTIONS)
+    facility_type = serializers.CharField(max_length=64, **ACCOUNT_TEXT_OPTIONS)
+    country = serializers.CharField(max_length=100, **ACCOUNT_TEXT_OPTIONS)
+    region = serializers.CharField(
+        max_length=64, help_text="Derived from country when not sent.", **ACCOUNT_TEXT_OPTIONS
+    )
+    city = serializers.CharField(max_length=100, **ACCOUNT_TEXT_OPTIONS)
+    employee_count = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False, allow_null=True
+    )
+    annual_revenue_usd = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    )
+    processes = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        max_length=100,
+        required=False,
+        help_text="Processes in use, such as cnc_machining; replaces the stored list.",
+    )
+    technologies = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        max_length=100,
+        required=False,
+        help_text="Systems in use, such as erp; replaces the stored list.",
+    )
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        queryset=Account.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the parent company's account.",
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Id of the user who owns the account.",
+    )
+    custom_attributes = serializers.DictField(
+        required=False,
+        validators=[_storable_json],
+        help_text="Attributes of the source system; replaces the stored object.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        read_only = set(AccountDetailSerializer.Meta.fields) - set(self.fields)
+        errors = {}
+        for name in sorted(set(self.initial_data) - set(self.fields)):
+            errors[name] = (
+                ["Read-only; Leadflow sets it."]
+                if name in read_only
+                else ["Unknown field; put attributes of the source system in custom_attributes."]
+            )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class AccountLinkResultSerializer(serializers.Serializer):
+    linked = serializers.IntegerField(help_text="Leads linked to the account by this request.")
+    lead_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the linked leads, ascending."
+    )

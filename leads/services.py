@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from leadflow.celery import app as celery_app
 from leads.errors import (
+    AccountDomainTaken,
+    AccountNotFound,
     IllegalTransition,
+    InvalidAccountData,
     InvalidLeadData,
     LeadIdentityConflict,
     LeadNotFound,
@@ -146,6 +150,222 @@ def account_for_email(
         domain=domain, defaults={"name": company_name or domain}
     )
     return account
+
+
+# Account fields that fit rules read; changing one makes the scores of the account's leads stale.
+ACCOUNT_SCORED_FIELDS = frozenset(
+    {
+        "segment",
+        "facility_type",
+        "country",
+        "region",
+        "employee_count",
+        "annual_revenue_usd",
+        "processes",
+        "technologies",
+    }
+)
+ACCOUNT_FIELDS = ACCOUNT_SCORED_FIELDS | {
+    "name",
+    "domain",
+    "city",
+    "parent",
+    "owner",
+    "custom_attributes",
+}
+# A host name of letters, digits and hyphens in at least two labels, such as precision-parts.example.
+DOMAIN_PATTERN = re.compile(
+    r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$"
+)
+
+
+def account_create(
+    *, fields: dict[str, Any], actor: AbstractBaseUser | None = None
+) -> tuple[Account, list[int]]:
+    """Create an account and link the existing unlinked leads of its domain.
+
+    The domain is normalised to a bare lower-case host. A free-mail domain is
+    invalid, and a domain another account has is an AccountDomainTaken (409).
+    The region is derived from the country when not given. Returns the account
+    and the ids of the leads it linked, whose scores are marked stale.
+    """
+    _check_account_fields(fields)
+    data = dict(fields)
+    data["domain"] = clean_account_domain(data.get("domain"))
+    if data.get("country") and not data.get("region"):
+        data["region"] = region_for_country(data["country"])
+
+    with transaction.atomic():
+        _check_domain_free(data["domain"], account_id=None)
+        account = Account(**data)
+        _save_account(account)
+        linked = _link_domain_leads(account)
+
+    logger.info(
+        "Account %s created by user %s; %s leads linked",
+        account.pk,
+        getattr(actor, "pk", None),
+        len(linked),
+        extra={"account_id": account.pk},
+    )
+    return account, linked
+
+
+def account_update(
+    *, account_id: int, fields: dict[str, Any], actor: AbstractBaseUser | None = None
+) -> tuple[Account, list[int]]:
+    """Change the given fields of an account; returns it and the ids of leads newly linked.
+
+    A new domain is normalised and checked as in account_create, and links the
+    unlinked leads of that domain. Leads already linked stay with the account.
+    Changing a field that fit rules read marks the scores of the account's leads stale.
+    """
+    _check_account_fields(fields)
+    data = dict(fields)
+    if "domain" in data:
+        data["domain"] = clean_account_domain(data["domain"])
+
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(pk=account_id).first()
+        if account is None:
+            raise AccountNotFound(f"Account {account_id} does not exist.")
+        if "parent" in data:
+            _check_parent(account, data["parent"])
+        domain_changed = "domain" in data and data["domain"] != account.domain
+        if domain_changed:
+            _check_domain_free(data["domain"], account_id=account.pk)
+
+        changed = {name for name, value in data.items() if getattr(account, name) != value}
+        for name, value in data.items():
+            setattr(account, name, value)
+        if "country" in changed and "region" not in data:
+            account.region = region_for_country(account.country) if account.country else ""
+            changed.add("region")
+        _save_account(account)
+
+        linked = _link_domain_leads(account) if domain_changed else []
+        if changed & ACCOUNT_SCORED_FIELDS:
+            leads_mark_stale(
+                lead_ids=Lead.objects.filter(account=account).values_list("pk", flat=True)
+            )
+
+    logger.info(
+        "Account %s updated by user %s: %s; %s leads linked",
+        account.pk,
+        getattr(actor, "pk", None),
+        ", ".join(sorted(changed)) or "no changes",
+        len(linked),
+        extra={"account_id": account.pk},
+    )
+    return account, linked
+
+
+def account_link_leads(*, account_id: int) -> list[int]:
+    """Link the unlinked leads whose e-mail domain is the account's domain; return their ids.
+
+    Leads linked to another account keep it, and an account without a domain
+    links nothing. The linked leads' scores are marked stale, because fit
+    rules read account fields.
+    """
+    with transaction.atomic():
+        account = Account.objects.filter(pk=account_id).first()
+        if account is None:
+            raise AccountNotFound(f"Account {account_id} does not exist.")
+        linked = _link_domain_leads(account)
+
+    logger.info(
+        "Account %s linked %s leads of its domain",
+        account.pk,
+        len(linked),
+        extra={"account_id": account.pk},
+    )
+    return linked
+
+
+def clean_account_domain(value: Any) -> str | None:
+    """Return the normalised domain, None for an empty one, or raise InvalidAccountData."""
+    if value in (None, ""):
+        return None
+    domain = normalize_domain(str(value))
+    if domain is None or not DOMAIN_PATTERN.match(domain):
+        raise InvalidAccountData(
+            f"{value!r} is not a web domain; send a host such as precision-parts.example.",
+            extra={"fields": {"domain": ["Not a web domain, such as precision-parts.example."]}},
+        )
+    if is_free_mail(domain):
+        raise InvalidAccountData(
+            f"{domain} is a free-mail domain, which does not identify an employer, so leads on it "
+            "never link to an account; leave the domain empty.",
+            extra={"fields": {"domain": ["A free-mail domain cannot identify an account."]}},
+        )
+    return domain
+
+
+def _check_account_fields(fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - ACCOUNT_FIELDS)
+    if unknown:
+        raise InvalidAccountData(
+            f"Fields {', '.join(unknown)} are not account fields.",
+            extra={"fields": {name: ["Unknown account field."] for name in unknown}},
+        )
+
+
+def _check_domain_free(domain: str | None, *, account_id: int | None) -> None:
+    if domain is None:
+        return
+    accounts = Account.objects.filter(domain=domain)
+    if account_id is not None:
+        accounts = accounts.exclude(pk=account_id)
+    holder = accounts.values_list("pk", flat=True).first()
+    if holder is not None:
+        raise AccountDomainTaken(
+            f"Account {holder} already has the domain {domain}; update that account instead.",
+            extra={"fields": {"domain": [f"Belongs to account {holder}."]}},
+        )
+
+
+def _check_parent(account: Account, parent: Account | None) -> None:
+    """Reject a parent that is the account itself or one of its subsidiaries."""
+    seen: set[int] = set()
+    current = parent
+    while current is not None and current.pk not in seen:
+        if current.pk == account.pk:
+            raise InvalidAccountData(
+                f"Account {parent.pk if parent else ''} cannot be the parent of account "
+                f"{account.pk}, because it is that account or one of its subsidiaries.",
+                extra={"fields": {"parent": ["Would make the account its own parent."]}},
+            )
+        seen.add(current.pk)
+        current = current.parent
+
+
+def _save_account(account: Account) -> None:
+    # The unique index decides between two requests that pass the domain check at once.
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError:
+        raise AccountDomainTaken(
+            f"Another account took the domain {account.domain} meanwhile; update that account "
+            "instead.",
+            extra={"fields": {"domain": ["Belongs to another account."]}},
+        ) from None
+
+
+def _link_domain_leads(account: Account) -> list[int]:
+    if not account.domain or is_free_mail(account.domain):
+        return []
+    lead_ids = list(
+        Lead.objects.select_for_update()
+        .filter(account__isnull=True, email__iendswith=f"@{account.domain}")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not lead_ids:
+        return []
+    Lead.objects.filter(pk__in=lead_ids).update(account=account, updated_at=timezone.now())
+    leads_mark_stale(lead_ids=lead_ids)
+    return lead_ids
 
 
 def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:

@@ -1,9 +1,10 @@
-"""REST API of leads and engagement events, under /api/v1/.
+"""REST API of accounts, leads and engagement events, under /api/v1/.
 
 One module per resource; this package re-exports the views and the shared
 helpers under the names they had when the API was one module.
 """
 
+from leads.api.accounts import AccountViewSet
 from leads.api.common import (
     ApiPagination,
     HasActionRole,
@@ -16,6 +17,7 @@ from leads.api.events import EventViewSet
 from leads.api.leads import LeadViewSet
 
 __all__ = [
+    "AccountViewSet",
     "ApiPagination",
     "EventViewSet",
     "HasActionRole",

@@ -4,7 +4,7 @@ import pytest
 
 from integrations.scopes import SCOPES
 from leads.models import Account, Lead
-from tests.factories import EngagementEventFactory
+from tests.factories import AccountFactory, EngagementEventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,30 @@ ENDPOINTS = {
     ),
     "events-list": ("get", "/api/v1/events/", None, 200, "events:read"),
     "event-detail": ("get", "/api/v1/events/{event}/", None, 200, "events:read"),
+    "accounts-list": ("get", "/api/v1/accounts/", None, 200, "accounts:read"),
+    "account-detail": ("get", "/api/v1/accounts/{account}/", None, 200, "accounts:read"),
+    "account-create": ("post", "/api/v1/accounts/", {"name": "Cast Works"}, 201, "accounts:write"),
+    "account-edit": (
+        "patch",
+        "/api/v1/accounts/{account}/",
+        {"city": "Ulm"},
+        200,
+        "accounts:write",
+    ),
+    "account-link-leads": (
+        "post",
+        "/api/v1/accounts/{account}/link-leads/",
+        None,
+        200,
+        "accounts:write",
+    ),
+    "account-leads": ("get", "/api/v1/accounts/{account}/leads/", None, 200, "leads:read"),
 }
 
 
 @pytest.fixture
 def event():
-    """One event of one lead: the rows the paths name."""
+    """One event, of one lead, of one account: the rows the paths name."""
     return EngagementEventFactory()
 
 
@@ -69,10 +87,10 @@ def test_every_other_scope_denied(key_client_for, revops, event, endpoint):
 
 
 def test_key_user_roles_still_apply(key_client_for, rep):
-    response = key_client_for(rep, list(SCOPES)).put(
-        "/api/v1/leads/by-email/dana@cast-works.example/", {}, format="json"
-    )
+    account = AccountFactory()
+    LeadFactory(account=account)
+
+    response = key_client_for(rep, list(SCOPES)).post(f"/api/v1/accounts/{account.pk}/link-leads/")
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
-    assert Lead.objects.count() == 0

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from leads.api import leads as lead_api
 from leads.models import EngagementEvent, Lead
-from tests.factories import LeadFactory
+from tests.factories import AccountFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +64,10 @@ def test_404_unknown_api_path(marketer_api, path):
     }
 
 
-def test_404_page_beyond_last(revops_api):
-    response = revops_api.get("/api/v1/api-keys/?page=5")
+def test_404_page_beyond_last(marketer_api):
+    AccountFactory()
+
+    response = marketer_api.get("/api/v1/accounts/?page=5")
 
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "message": "Invalid page.", "fields": {}}
@@ -160,11 +162,25 @@ def test_404_unsafe_method_json(marketer, method):
     }
 
 
+def test_400_nested_field_errors_flattened_to_paths(marketer_api):
+    response = marketer_api.post(
+        "/api/v1/accounts/", {"name": "X", "processes": ["cnc", ""]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "message": "processes.1: This field may not be blank.",
+        "fields": {"processes.1": ["This field may not be blank."]},
+    }
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/api/v1/leads/",
         "/api/v1/leads/by-email/dana@precision-parts.example/",
+        "/api/v1/accounts/1/link-leads/",
         "/api/v1/webhooks/999999/",
     ],
 )

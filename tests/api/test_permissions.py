@@ -31,6 +31,12 @@ ENDPOINTS = {
     "lead-score": ("get", "/api/v1/leads/{lead}/score/", None),
     "lead-by-email": ("put", "/api/v1/leads/by-email/new@precision-parts.example/", {}),
     "events-list": ("get", "/api/v1/events/", None),
+    "accounts-list": ("get", "/api/v1/accounts/", None),
+    "account-detail": ("get", "/api/v1/accounts/{account}/", None),
+    "account-create": ("post", "/api/v1/accounts/", {"name": "Cast Works"}),
+    "account-edit": ("patch", "/api/v1/accounts/{account}/", {"city": "Ulm"}),
+    "account-link-leads": ("post", "/api/v1/accounts/{account}/link-leads/", None),
+    "account-leads": ("get", "/api/v1/accounts/{account}/leads/", None),
 }
 
 # Roles allowed per endpoint, with the status code of success. The rep owns the lead.
@@ -45,6 +51,12 @@ ALLOWED = {
     "lead-score": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
     "lead-by-email": ({MARKETING, REVOPS, "superuser"}, 201),
     "events-list": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "accounts-list": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "account-detail": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "account-create": ({MARKETING, REVOPS, "superuser"}, 201),
+    "account-edit": ({MARKETING, REVOPS, "superuser"}, 200),
+    "account-link-leads": ({MARKETING, REVOPS, "superuser"}, 200),
+    "account-leads": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
 }
 
 REQUIRED_ROLES_TEXT = {
@@ -58,6 +70,12 @@ REQUIRED_ROLES_TEXT = {
     "lead-score": "marketing, revops, sales_manager, sales",
     "lead-by-email": "marketing, revops",
     "events-list": "marketing, revops, sales_manager, sales",
+    "accounts-list": "marketing, revops, sales_manager, sales",
+    "account-detail": "marketing, revops, sales_manager, sales",
+    "account-create": "marketing, revops",
+    "account-edit": "marketing, revops",
+    "account-link-leads": "marketing, revops",
+    "account-leads": "marketing, revops, sales_manager, sales",
 }
 
 

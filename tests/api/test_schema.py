@@ -40,6 +40,12 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/leads/by-external-id/{source_system}/{external_id}/", "put"),
         ("/api/v1/events/", "get"),
         ("/api/v1/events/{id}/", "get"),
+        ("/api/v1/accounts/", "get"),
+        ("/api/v1/accounts/", "post"),
+        ("/api/v1/accounts/{id}/", "get"),
+        ("/api/v1/accounts/{id}/", "patch"),
+        ("/api/v1/accounts/{id}/leads/", "get"),
+        ("/api/v1/accounts/{id}/link-leads/", "post"),
     } <= found
 
 
@@ -92,6 +98,8 @@ def test_schema_every_list_documents_400(schema):
     lists = dict(list_operations(schema))
 
     assert sorted(lists) == [
+        "/api/v1/accounts/",
+        "/api/v1/accounts/{id}/leads/",
         "/api/v1/api-keys/",
         "/api/v1/events/",
         "/api/v1/leads/",
@@ -109,6 +117,7 @@ def test_schema_every_list_documents_400(schema):
         ("/api/v1/leads/", {"cursor", "page_size", "ordering"}),
         ("/api/v1/events/", {"cursor", "page_size", "ordering"}),
         ("/api/v1/leads/{id}/events/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/accounts/", {"page", "page_size", "ordering", "search"}),
     ],
 )
 def test_schema_pagination_parameters(schema, path, parameters):
