@@ -8,14 +8,18 @@ body is small and validated by its serializer.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leadflow.api import StrictDateField
 from leads.inputs import unstorable_character
 from leads.models import Account, EngagementEvent, EventKind, Lead, LeadStatus, StatusChange
+from leads.selectors import FUNNEL_GROUP_FIELDS
 
 MAX_TRANSITION_REASON_LENGTH = 2000
 EVENT_RESULT_STATUSES = ("created", "duplicate", "error")
@@ -532,3 +536,79 @@ class AccountLinkResultSerializer(serializers.Serializer):
     lead_ids = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of the linked leads, ascending."
     )
+
+
+# Reports
+
+
+class ReportRangeSerializer(serializers.Serializer):
+    """The days a report covers, in UTC; without them the last 30 days up to today."""
+
+    start = StrictDateField(
+        required=False, help_text="First day, inclusive; 29 days before end when not sent."
+    )
+    end = StrictDateField(required=False, help_text="Last day, inclusive; today when not sent.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end") or timezone.now().date()
+        start = attrs.get("start") or end - timedelta(days=29)
+        if end >= date.max:
+            raise serializers.ValidationError({"end": ["Send a day before 9999-12-31."]})
+        if start > end:
+            raise serializers.ValidationError(
+                {"start": [f"{start.isoformat()} is after end {end.isoformat()}; swap them."]}
+            )
+        return {**attrs, "start": start, "end": end}
+
+
+class FunnelQuerySerializer(ReportRangeSerializer):
+    group_by = serializers.ChoiceField(
+        choices=list(FUNNEL_GROUP_FIELDS),
+        required=False,
+        help_text="Split the funnel by the account's segment, or the first-touch source or "
+        "campaign.",
+    )
+    segment = serializers.CharField(
+        max_length=64, required=False, help_text="Only leads of accounts in this segment."
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=100, required=False, help_text="Only leads with this first-touch source."
+    )
+    campaign = serializers.CharField(
+        max_length=200, required=False, help_text="Only leads with this first-touch campaign."
+    )
+
+
+class FunnelStagesSerializer(serializers.Serializer):
+    """Leads that ever reached each stage, as the audit trail records."""
+
+    mql = serializers.IntegerField()
+    sql = serializers.IntegerField()
+    won = serializers.IntegerField()
+
+
+class FunnelCountsSerializer(serializers.Serializer):
+    value = serializers.CharField(
+        allow_null=True,
+        help_text="The group's segment, source or campaign; null for the total and for leads "
+        "without one.",
+    )
+    leads = serializers.IntegerField(help_text="Leads created in the range.")
+    statuses = LeadStatusCountsSerializer(help_text="Those leads per current status.")
+    reached = FunnelStagesSerializer()
+    mql_to_sql = serializers.IntegerField(help_text="Leads that reached MQL and then SQL.")
+    sql_to_won = serializers.IntegerField(help_text="Leads that reached SQL and then won.")
+    mql_to_sql_rate = serializers.FloatField(
+        allow_null=True, help_text="mql_to_sql / reached.mql, 4 decimals; null without MQLs."
+    )
+    sql_to_won_rate = serializers.FloatField(
+        allow_null=True, help_text="sql_to_won / reached.sql, 4 decimals; null without SQLs."
+    )
+
+
+class FunnelReportSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.ChoiceField(choices=list(FUNNEL_GROUP_FIELDS), allow_null=True)
+    total = FunnelCountsSerializer()
+    groups = FunnelCountsSerializer(many=True, help_text="Empty unless group_by is sent.")

@@ -47,6 +47,7 @@ ENDPOINTS = {
         "accounts:write",
     ),
     "account-leads": ("get", "/api/v1/accounts/{account}/leads/", None, 200, "leads:read"),
+    "funnel": ("get", "/api/v1/reports/funnel/", None, 200, "reports:read"),
 }
 
 

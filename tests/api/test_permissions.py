@@ -37,6 +37,7 @@ ENDPOINTS = {
     "account-edit": ("patch", "/api/v1/accounts/{account}/", {"city": "Ulm"}),
     "account-link-leads": ("post", "/api/v1/accounts/{account}/link-leads/", None),
     "account-leads": ("get", "/api/v1/accounts/{account}/leads/", None),
+    "funnel": ("get", "/api/v1/reports/funnel/", None),
 }
 
 # Roles allowed per endpoint, with the status code of success. The rep owns the lead.
@@ -57,6 +58,7 @@ ALLOWED = {
     "account-edit": ({MARKETING, REVOPS, "superuser"}, 200),
     "account-link-leads": ({MARKETING, REVOPS, "superuser"}, 200),
     "account-leads": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "funnel": ({MARKETING, REVOPS, SALES_MANAGER, "superuser"}, 200),
 }
 
 REQUIRED_ROLES_TEXT = {
@@ -76,6 +78,7 @@ REQUIRED_ROLES_TEXT = {
     "account-edit": "marketing, revops",
     "account-link-leads": "marketing, revops",
     "account-leads": "marketing, revops, sales_manager, sales",
+    "funnel": "marketing, revops, sales_manager",
 }
 
 

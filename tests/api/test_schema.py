@@ -46,6 +46,7 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/accounts/{id}/", "patch"),
         ("/api/v1/accounts/{id}/leads/", "get"),
         ("/api/v1/accounts/{id}/link-leads/", "post"),
+        ("/api/v1/reports/funnel/", "get"),
     } <= found
 
 
