@@ -1,34 +1,135 @@
-"""Lists reject query parameters they do not read, and malformed filter and paging values."""
+"""Every list rejects query parameters it does not read, bad orderings and malformed paging."""
 
 import pytest
 
 from integrations.checks import check_api_lists_strict
-from tests.factories import LeadFactory
+from leads.models import Lead
+from tests.factories import AccountFactory, EngagementEventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
-INTEGRATION_LISTS = ["/api/v1/api-keys/", "/api/v1/webhooks/", "/api/v1/webhook-deliveries/"]
+LEAD_LIST_PARAMS = (
+    "account, campaign, created_after, created_before, cursor, engagement_score_max, "
+    "engagement_score_min, first_touch_source, fit_score_max, fit_score_min, format, "
+    "has_email, has_owner, ordering, owner, page_size, region, score_stale, segment, source, "
+    "status, updated_after, updated_before"
+)
+LIST_PATHS = [
+    "/api/v1/leads/",
+    "/api/v1/leads/{lead}/events/",
+    "/api/v1/events/",
+    "/api/v1/accounts/",
+    "/api/v1/accounts/{account}/leads/",
+    "/api/v1/api-keys/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhook-deliveries/",
+    "/api/v1/reports/funnel/",
+]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/leads/", *INTEGRATION_LISTS])
-def test_unknown_parameter_rejected_on_every_list(revops_api, path):
-    response = revops_api.get(f"{path}?colour=red&size=2")
+@pytest.fixture
+def lead():
+    return LeadFactory()
+
+
+def path_for(template, lead):
+    return template.format(lead=lead.pk, account=lead.account_id)
+
+
+def test_unknown_parameter_names_it_and_lists_accepted(marketer_api):
+    response = marketer_api.get("/api/v1/leads/?stauts=mql")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "unknown_query_parameter",
+        "message": "Unknown query parameter stauts for GET /api/v1/leads/; it accepts: "
+        f"{LEAD_LIST_PARAMS}.",
+        "fields": {"stauts": [f"Unknown query parameter; use one of: {LEAD_LIST_PARAMS}."]},
+    }
+
+
+@pytest.mark.parametrize("template", LIST_PATHS)
+def test_unknown_parameter_rejected_on_every_list(revops_api, lead, template):
+    response = revops_api.get(path_for(template, lead) + "?colour=red&size=2")
 
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_query_parameter"
     assert sorted(response.json()["fields"]) == ["colour", "size"]
 
 
-def test_unknown_parameter_names_it_and_lists_accepted(revops_api):
-    response = revops_api.get("/api/v1/webhooks/?is_actve=true")
+@pytest.mark.parametrize(
+    ("template", "param"),
+    [
+        ("/api/v1/leads/", "page"),
+        ("/api/v1/events/", "page"),
+        ("/api/v1/leads/{lead}/events/", "page"),
+        ("/api/v1/accounts/", "cursor"),
+        ("/api/v1/api-keys/", "cursor"),
+    ],
+    ids=["leads-page", "events-page", "lead-events-page", "accounts-cursor", "keys-cursor"],
+)
+def test_pagination_parameter_of_other_kind_rejected(revops_api, lead, template, param):
+    response = revops_api.get(f"{path_for(template, lead)}?{param}=1")
 
-    accepted = "format, is_active, page, page_size"
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_query_parameter"
+    assert list(response.json()["fields"]) == [param]
+
+
+def test_search_unknown_where_view_has_no_search(revops_api):
+    response = revops_api.get("/api/v1/leads/?search=dana")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["search"]
+
+
+def test_lead_filter_rejected_on_lead_events(marketer_api, lead):
+    response = marketer_api.get(f"/api/v1/leads/{lead.pk}/events/?status=mql")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["status"]
+
+
+def test_event_lead_filter_known_only_on_event_list(marketer_api, lead):
+    across = marketer_api.get(f"/api/v1/events/?lead={lead.pk}")
+    of_lead = marketer_api.get(f"/api/v1/leads/{lead.pk}/events/?lead={lead.pk}")
+
+    assert across.status_code == 200
+    assert of_lead.status_code == 400
+    assert list(of_lead.json()["fields"]) == ["lead"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "ordering=email",
+            "Unknown ordering field 'email'. Use one of: created_at, -created_at, updated_at, "
+            "-updated_at, fit_score, -fit_score, engagement_score, -engagement_score, id, -id.",
+        ),
+        (
+            "ordering=-status_changed_at",
+            "Unknown ordering field '-status_changed_at'. Use one of: created_at, -created_at, "
+            "updated_at, -updated_at, fit_score, -fit_score, engagement_score, "
+            "-engagement_score, id, -id.",
+        ),
+        (
+            "ordering=fit_score,id",
+            "Sort by one field only; ties are broken by id. Use one of: created_at, "
+            "-created_at, updated_at, -updated_at, fit_score, -fit_score, engagement_score, "
+            "-engagement_score, id, -id.",
+        ),
+    ],
+    ids=["unknown", "nullable", "two-fields"],
+)
+def test_bad_ordering_rejected_naming_it(marketer_api, query, message):
+    response = marketer_api.get(f"/api/v1/leads/?{query}")
+
     assert response.status_code == 400
     assert response.json() == {
-        "code": "unknown_query_parameter",
-        "message": "Unknown query parameter is_actve for GET /api/v1/webhooks/; it accepts: "
-        f"{accepted}.",
-        "fields": {"is_actve": [f"Unknown query parameter; use one of: {accepted}."]},
+        "code": "invalid_ordering",
+        "message": message,
+        "fields": {"ordering": [message]},
     }
 
 
@@ -36,25 +137,45 @@ def test_ordering_unknown_where_view_has_none(revops_api):
     response = revops_api.get("/api/v1/webhooks/?ordering=id")
 
     assert response.status_code == 400
+    assert response.json()["code"] == "unknown_query_parameter"
     assert list(response.json()["fields"]) == ["ordering"]
 
 
-def test_repeated_single_value_parameter_rejected(revops_api):
-    response = revops_api.get("/api/v1/webhooks/?is_active=true&is_active=false")
+def test_ordering_on_page_list(marketer_api):
+    small = AccountFactory(employee_count=10)
+    large = AccountFactory(employee_count=5000)
+
+    response = marketer_api.get("/api/v1/accounts/?ordering=-employee_count")
+
+    assert [row["id"] for row in response.json()["results"]] == [large.pk, small.pk]
+
+
+def test_repeated_single_value_parameter_rejected(marketer_api):
+    response = marketer_api.get("/api/v1/leads/?region=europe&region=asia")
 
     assert response.status_code == 400
     assert response.json() == {
         "code": "invalid_query_parameter",
-        "message": "Query parameter is_active is invalid. Sent 2 times; send it once.",
-        "fields": {"is_active": ["Sent 2 times; send it once."]},
+        "message": "Query parameter region is invalid. Sent 2 times; send it once.",
+        "fields": {"region": ["Sent 2 times; send it once."]},
     }
+
+
+def test_repeated_multiple_choice_parameter_accepted(marketer_api):
+    new = LeadFactory(status=Lead.Status.NEW)
+    mql = LeadFactory(status=Lead.Status.MQL)
+    LeadFactory(status=Lead.Status.SQL)
+
+    response = marketer_api.get("/api/v1/leads/?status=new&status=mql&ordering=id")
+
+    assert [row["id"] for row in response.json()["results"]] == [new.pk, mql.pk]
 
 
 @pytest.mark.parametrize(
     ("query", "name", "message"),
     [
-        ("event_type=", "event_type", "Empty; send a value, or leave the parameter out."),
-        ("event_type=lead%00", "event_type", "Contains a NUL character; remove it."),
+        ("region=", "region", "Empty; send a value, or leave the parameter out."),
+        ("region=%00eu", "region", "Contains a NUL character; remove it."),
         ("page_size=0", "page_size", "page_size must be a whole number from 1 to 200, not '0'."),
         (
             "page_size=201",
@@ -69,8 +190,8 @@ def test_repeated_single_value_parameter_rejected(revops_api):
     ],
     ids=["empty", "nul", "page-size-zero", "page-size-over", "page-size-text"],
 )
-def test_malformed_value_rejected(revops_api, query, name, message):
-    response = revops_api.get(f"/api/v1/webhook-deliveries/?{query}")
+def test_malformed_value_rejected(marketer_api, query, name, message):
+    response = marketer_api.get(f"/api/v1/leads/?{query}")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_query_parameter"
@@ -78,8 +199,8 @@ def test_malformed_value_rejected(revops_api, query, name, message):
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "two"])
-def test_malformed_page_number_rejected(revops_api, page):
-    response = revops_api.get(f"/api/v1/api-keys/?page={page}")
+def test_malformed_page_number_rejected(marketer_api, page):
+    response = marketer_api.get(f"/api/v1/accounts/?page={page}")
 
     assert response.status_code == 400
     assert response.json()["fields"] == {
@@ -87,8 +208,10 @@ def test_malformed_page_number_rejected(revops_api, page):
     }
 
 
-def test_page_past_last_not_found(revops_api):
-    response = revops_api.get("/api/v1/api-keys/?page=2")
+def test_page_past_last_not_found(marketer_api):
+    AccountFactory()
+
+    response = marketer_api.get("/api/v1/accounts/?page=2")
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
@@ -119,6 +242,15 @@ def test_delivery_event_id_must_be_canonical_uuid(revops_api):
 
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["event_id"]
+
+
+def test_format_parameter_accepted(marketer_api):
+    EngagementEventFactory()
+
+    response = marketer_api.get("/api/v1/events/?format=json")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1
 
 
 @pytest.mark.urls("tests.api.strict_urls")
