@@ -1,4 +1,8 @@
-"""Filter and input fields that reject the values django-filter and DRF would read loosely."""
+"""Filter and input fields that reject the values django-filter and DRF would read loosely.
+
+Error messages take the rejected value as a `params` entry, because django-filter
+applies `message % params` and a "%" in a raw value would otherwise fail.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,11 @@ class StrictBooleanField(forms.Field):
             return True
         if text in self.FALSE_VALUES:
             return False
-        raise ValidationError(f"{value!r} is not a boolean; send true or false.", code="invalid")
+        raise ValidationError(
+            "%(value)r is not a boolean; send true or false.",
+            code="invalid",
+            params={"value": value},
+        )
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
@@ -69,9 +77,10 @@ class StrictDateTimeField(forms.Field):
         except (ValueError, OverflowError):
             pass
         raise ValidationError(
-            f"{value!r} is not a date or time; send ISO 8601 with a zone, such as "
+            "%(value)r is not a date or time; send ISO 8601 with a zone, such as "
             "2026-03-01T14:30:00Z, or a date such as 2026-03-01.",
             code="invalid",
+            params={"value": value},
         )
 
 
@@ -95,8 +104,9 @@ class StrictUUIDField(forms.UUIDField):
     def to_python(self, value: Any) -> Any:
         if value not in (None, "") and not self.CANONICAL.match(str(value).strip()):
             raise ValidationError(
-                f"{value!r} is not a UUID; send one such as 0b8c6f0e-3f5e-4d4e-9a55-4c2b0f0d7a11.",
+                "%(value)r is not a UUID; send one such as 0b8c6f0e-3f5e-4d4e-9a55-4c2b0f0d7a11.",
                 code="invalid",
+                params={"value": value},
             )
         return super().to_python(value)
 

@@ -282,3 +282,19 @@ def test_list_without_strict_backend_reported():
             "LooseLeadList at /loose/ lists rows but does not reject unknown query parameters.",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/events/?occurred_after=%25Y", "occurred_after"),
+        ("/api/v1/leads/?has_email=100%25", "has_email"),
+        ("/api/v1/webhook-deliveries/?event_id=%25s", "event_id"),
+    ],
+    ids=["time", "boolean", "uuid"],
+)
+def test_invalid_value_with_percent_sign_rejected(revops_api, path, name):
+    response = revops_api.get(path)
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == [name]
