@@ -13,9 +13,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -56,32 +56,49 @@ def error_body(
     return body
 
 
-def _flatten_field_errors(detail: Any) -> dict[str, Any]:
-    """Turn DRF's nested ErrorDetail structure into plain strings, keyed by field."""
+def _flatten_field_errors(detail: Any) -> dict[str, list[str]]:
+    """Turn DRF's nested ErrorDetail structure into messages keyed by field path.
+
+    Errors of nested input get dotted paths, such as "processes.0" for the first
+    item of a list, so that `fields` always maps a name to a list of messages.
+    """
+    flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        return {str(key): _plain(value) for key, value in detail.items()}
-    return {"non_field_errors": _plain(detail)}
+        for key, value in detail.items():
+            _collect_messages(str(key), value, flat)
+    else:
+        _collect_messages("non_field_errors", detail, flat)
+    return flat
 
 
-def _plain(value: Any) -> Any:
+def _collect_messages(path: str, value: Any, flat: dict[str, list[str]]) -> None:
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return str(value)
+        for key, item in value.items():
+            _collect_messages(f"{path}.{key}", item, flat)
+    elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        # A list of nested errors has one entry per input item, empty for the valid ones.
+        for index, item in enumerate(value):
+            if item:
+                _collect_messages(f"{path}.{index}", item, flat)
+    elif isinstance(value, list):
+        flat.setdefault(path, []).extend(str(item) for item in value)
+    else:
+        flat.setdefault(path, []).append(str(value))
 
 
-def _first_message(fields: dict[str, Any]) -> str:
+def _first_message(fields: dict[str, list[str]]) -> str:
     for name, messages in fields.items():
-        while isinstance(messages, (list, dict)) and messages:
-            messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
-        if isinstance(messages, str):
-            return messages if name == "non_field_errors" else f"{name}: {messages}"
+        if messages:
+            return messages[0] if name == "non_field_errors" else f"{name}: {messages[0]}"
     return "The request is invalid."
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Shape every error raised inside a DRF view into the one JSON error body."""
+    # Imported here: rest_framework.views loads the API defaults of the settings, and those
+    # (leadflow.api) import this module.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, exc.extra.pop("fields", None), **exc.extra),
@@ -125,6 +142,9 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+# A 404 changes nothing, so it needs no CSRF check. Without the exemption, a POST to an unknown
+# API path would get Django's CSRF failure page instead of the JSON 404.
+@csrf_exempt
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
     """404 handler: JSON under /api/, the normal page elsewhere."""
     if _wants_json(request):

@@ -171,10 +171,19 @@ REST_FRAMEWORK = {
         "user": os.environ.get("LEADFLOW_API_USER_RATE", "1200/min"),
         "anon": os.environ.get("LEADFLOW_API_ANON_RATE", "60/min"),
     },
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Lists reject unknown query parameters with 400 (StrictQueryParamsFilter must stay first),
+    # sort by one of the view's ordering_fields and search its search_fields. See leadflow/api.py.
+    "DEFAULT_FILTER_BACKENDS": [
+        "leadflow.api.StrictQueryParamsFilter",
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "leadflow.api.StrictSearchFilter",
+        "leadflow.api.StrictOrderingFilter",
+    ],
+    # Numbered pages for short lists; leads and events use leadflow.api.KeysetCursorPagination.
+    "DEFAULT_PAGINATION_CLASS": "leadflow.api.ApiPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "integrations.schema.PublicApiAutoSchema",
+    "DEFAULT_METADATA_CLASS": "leadflow.api.ApiMetadata",
     "EXCEPTION_HANDLER": "leadflow.errors.api_exception_handler",
 }
 
@@ -209,6 +218,13 @@ SPECTACULAR_SETTINGS = {
     # Operation ids and tags start after the version: "leads_list" under the tag "leads".
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # One name per choice set that several fields share, instead of generated hash names.
+    # Request bodies are documented as JSON only, the one format the API promises. The
+    # integrations endpoints still parse form data too, which the schema does not offer.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "leadflow.api.require_query_values",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
         "EventKindEnum": "leads.models.EventKind",

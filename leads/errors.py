@@ -28,3 +28,31 @@ class InvalidEventRequest(ApplicationError):
 class RequestTooLarge(ApplicationError):
     code = "request_too_large"
     status_code = 413
+
+
+class EventNotFound(NotFoundError):
+    code = "event_not_found"
+
+
+class LeadIdentityConflict(ConflictError):
+    """The e-mail address or external id of a lead upsert belongs to another lead, or clashes."""
+
+    code = "lead_identity_conflict"
+
+
+class AccountNotFound(NotFoundError):
+    code = "account_not_found"
+
+
+class InvalidAccountData(ApplicationError):
+    code = "invalid_account"
+
+
+class AccountDomainTaken(ConflictError):
+    code = "account_domain_taken"
+
+
+class LeadIdentityMismatch(ApplicationError):
+    """The body of an upsert names another e-mail address or external id than its path."""
+
+    code = "lead_identity_mismatch"

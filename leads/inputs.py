@@ -22,6 +22,8 @@ from leads.normalize import normalize_email
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EVENT_FUTURE_SECONDS = 300
+# The largest primary key a bigint column holds; SQLite raises OverflowError beyond it.
+MAX_ID = 2**63 - 1
 
 LEAD_TEXT_FIELDS = {
     "first_name": 100,
@@ -86,6 +88,31 @@ class EventInput:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
+def unstorable_character(value: Any) -> str | None:
+    """Name a character PostgreSQL cannot store found in `value`, its keys or items, else None.
+
+    PostgreSQL text and jsonb reject NUL, and UTF-8 cannot encode an unpaired
+    surrogate, which JSON allows as an escape such as \\ud800.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "a NUL character"
+        if any("\ud800" <= character <= "\udfff" for character in value):
+            return "an unpaired surrogate character"
+        return None
+    if isinstance(value, dict):
+        items: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        found = unstorable_character(item)
+        if found:
+            return found
+    return None
+
+
 def _text(value: Any, name: str, max_length: int, errors: dict[str, list[str]]) -> str:
     if value is None:
         return ""
@@ -93,6 +120,10 @@ def _text(value: Any, name: str, max_length: int, errors: dict[str, list[str]]) 
         value = str(value)
     if not isinstance(value, str):
         errors.setdefault(name, []).append(f"Expected text, got {type(value).__name__} {value!r}.")
+        return ""
+    found = unstorable_character(value)
+    if found:
+        errors.setdefault(name, []).append(f"Contains {found}; remove it.")
         return ""
     value = value.strip()
     if len(value) > max_length:
@@ -106,7 +137,12 @@ def _text(value: Any, name: str, max_length: int, errors: dict[str, list[str]]) 
 def _email(value: Any, name: str, errors: dict[str, list[str]]) -> str | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not EMAIL_PATTERN.match(value.strip()) or len(value) > 254:
+    if (
+        not isinstance(value, str)
+        or not EMAIL_PATTERN.match(value.strip())
+        or len(value) > 254
+        or unstorable_character(value)
+    ):
         errors.setdefault(name, []).append(
             f"{value!r} is not a valid e-mail address, such as name@example.com."
         )
@@ -180,10 +216,21 @@ def _lead_attributes(
         )
         interests = None
 
+    elif interests is not None and unstorable_character(interests):
+        errors.setdefault("interests", []).append(
+            f"Contains {unstorable_character(interests)}; remove it."
+        )
+        interests = None
+
     custom = data.get("custom_attributes") or {}
     if not isinstance(custom, dict):
         errors.setdefault("custom_attributes", []).append(
             f"Expected an object, got {type(custom).__name__}."
+        )
+        custom = {}
+    elif unstorable_character(custom):
+        errors.setdefault("custom_attributes", []).append(
+            f"Contains {unstorable_character(custom)}; remove it."
         )
         custom = {}
     return fields, interests, custom
@@ -210,7 +257,7 @@ def parse_lead(data: Any, *, strict: bool = False) -> LeadInput:
     email = _email(data.get("email"), "email", errors)
     external_id = _text(data.get("external_id"), "external_id", 128, errors) or None
     source_system = _text(data.get("source_system"), "source_system", 64, errors)
-    if email is None and external_id is None and "email" not in errors:
+    if email is None and external_id is None and not {"email", "external_id"} & errors.keys():
         errors.setdefault("email", []).append(
             "Missing: a lead needs an e-mail address, or an external_id from its source system."
         )
@@ -284,6 +331,14 @@ def _datetime(value: Any, name: str, errors: dict[str, list[str]]) -> datetime |
         return None
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
+    try:
+        # In UTC, because PostgreSQL rejects offsets beyond 15:59 that Python accepts.
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        errors.setdefault(name, []).append(
+            f"{value!r} is out of range; send a time between the years 1 and 9999."
+        )
+        return None
     if (parsed - timezone.now()).total_seconds() > MAX_EVENT_FUTURE_SECONDS:
         errors.setdefault(name, []).append(
             f"{value!r} is in the future; send the time the event happened."
@@ -336,7 +391,7 @@ def parse_event(data: Any) -> EventInput:
 
     lead_id = data.get("lead_id")
     if lead_id is not None and (
-        isinstance(lead_id, bool) or not isinstance(lead_id, int) or lead_id <= 0
+        isinstance(lead_id, bool) or not isinstance(lead_id, int) or not 0 < lead_id <= MAX_ID
     ):
         errors.setdefault("lead_id", []).append(
             f"{lead_id!r} is not a lead id; send a positive integer."
@@ -364,6 +419,10 @@ def parse_event(data: Any) -> EventInput:
     if not isinstance(properties, dict):
         errors.setdefault("properties", []).append(
             f"Expected an object, got {type(properties).__name__}."
+        )
+    elif unstorable_character(properties):
+        errors.setdefault("properties", []).append(
+            f"Contains {unstorable_character(properties)}; remove it."
         )
 
     if errors:

@@ -172,6 +172,8 @@ class Lead(models.Model):
             # Stale-score sweep.
             models.Index(fields=["id"], name="lead_score_stale", condition=Q(score_stale=True)),
             models.Index(fields=["-updated_at"], name="lead_updated"),
+            # API lead list: cursor pages in its default order, newest first.
+            models.Index(fields=["-created_at", "-id"], name="lead_created"),
         ]
 
     def __str__(self) -> str:
@@ -230,6 +232,8 @@ class EngagementEvent(models.Model):
         indexes = [
             # Scoring aggregates a lead's events; the timeline lists them newest first.
             models.Index(fields=["lead", "-occurred_at"], name="event_lead_occurred"),
+            # API event list: cursor pages across leads, newest first.
+            models.Index(fields=["-occurred_at", "-id"], name="event_occurred"),
         ]
 
     def __str__(self) -> str:

@@ -72,7 +72,11 @@ def normalize_domain(value: str | None) -> str | None:
         value = value.rsplit("@", 1)[1]
     if "//" not in value:
         value = "//" + value
-    host = urlsplit(value).hostname or ""
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        # urlsplit rejects malformed IPv6 brackets such as "name@[example"; no host to link.
+        return None
     host = host.strip(".")
     if host.startswith("www."):
         host = host[4:]

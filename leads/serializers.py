@@ -8,13 +8,18 @@ body is small and validated by its serializer.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leadflow.api import StrictDateField
+from leads.inputs import unstorable_character
 from leads.models import Account, EngagementEvent, EventKind, Lead, LeadStatus, StatusChange
+from leads.selectors import FUNNEL_GROUP_FIELDS
 
 MAX_TRANSITION_REASON_LENGTH = 2000
 EVENT_RESULT_STATUSES = ("created", "duplicate", "error")
@@ -354,3 +359,256 @@ class EventCountsSerializer(serializers.Serializer):
 class EventBatchResultSerializer(serializers.Serializer):
     results = EventResultSerializer(many=True, help_text="One result per event, in request order.")
     counts = EventCountsSerializer()
+
+
+class LeadScoreSerializer(serializers.ModelSerializer):
+    """A lead's scores, whether they wait to be recomputed, and the points behind them."""
+
+    lead_id = serializers.IntegerField(source="pk", read_only=True)
+    breakdown = ScoreBreakdownField(source="score_breakdown", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "lead_id",
+            "status",
+            "fit_score",
+            "engagement_score",
+            "ruleset_version",
+            "scored_at",
+            "score_stale",
+            "breakdown",
+        ]
+        read_only_fields = fields
+
+
+# Accounts
+
+
+class LeadStatusCountsSerializer(serializers.Serializer):
+    """A number of leads per lifecycle status."""
+
+    new = serializers.IntegerField()
+    mql = serializers.IntegerField()
+    sql = serializers.IntegerField()
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    nurture = serializers.IntegerField()
+    disqualified = serializers.IntegerField()
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    employee_band = serializers.CharField(read_only=True)
+    revenue_band = serializers.CharField(read_only=True)
+    processes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    technologies = serializers.ListField(child=serializers.CharField(), read_only=True)
+    custom_attributes = serializers.DictField(read_only=True)
+    parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    owner = OwnerSerializer(read_only=True, allow_null=True)
+    lead_count = serializers.IntegerField(read_only=True, help_text="Leads linked to the account.")
+    engagement_score = serializers.FloatField(
+        read_only=True, help_text="Roll-up of the engagement of the account's leads."
+    )
+    engaged_contacts = serializers.IntegerField(
+        read_only=True, help_text="Leads of the account with recent engagement."
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "segment",
+            "facility_type",
+            "country",
+            "region",
+            "city",
+            "employee_count",
+            "annual_revenue_usd",
+            "employee_band",
+            "revenue_band",
+            "processes",
+            "technologies",
+            "parent_id",
+            "owner",
+            "custom_attributes",
+            "engagement_score",
+            "engaged_contacts",
+            "lead_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AccountDetailSerializer(AccountSerializer):
+    lead_counts = LeadStatusCountsSerializer(
+        read_only=True, help_text="The account's leads per lifecycle status."
+    )
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "lead_counts"]
+        read_only_fields = fields
+
+
+def _storable_json(value: Any) -> None:
+    found = unstorable_character(value)
+    if found:
+        raise serializers.ValidationError(f"Contains {found}; remove it.")
+
+
+ACCOUNT_TEXT_OPTIONS: dict[str, Any] = {"required": False, "allow_blank": True}
+
+
+class AccountInputSerializer(serializers.Serializer):
+    """Account fields to create or change. Unknown and read-only fields are rejected."""
+
+    name = serializers.CharField(max_length=200)
+    domain = serializers.CharField(
+        max_length=253,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Web domain; a URL, e-mail address or www. prefix is reduced to the host. "
+        "Unique, and never a free-mail domain. Leads of the domain without an account are "
+        "linked to the account.",
+    )
+    segment = serializers.CharField(max_length=64, **ACCOUNT_TEXT_OPTIONS)
+    facility_type = serializers.CharField(max_length=64, **ACCOUNT_TEXT_OPTIONS)
+    country = serializers.CharField(max_length=100, **ACCOUNT_TEXT_OPTIONS)
+    region = serializers.CharField(
+        max_length=64, help_text="Derived from country when not sent.", **ACCOUNT_TEXT_OPTIONS
+    )
+    city = serializers.CharField(max_length=100, **ACCOUNT_TEXT_OPTIONS)
+    employee_count = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False, allow_null=True
+    )
+    annual_revenue_usd = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    )
+    processes = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        max_length=100,
+        required=False,
+        help_text="Processes in use, such as cnc_machining; replaces the stored list.",
+    )
+    technologies = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        max_length=100,
+        required=False,
+        help_text="Systems in use, such as erp; replaces the stored list.",
+    )
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        queryset=Account.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the parent company's account.",
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Id of the user who owns the account.",
+    )
+    custom_attributes = serializers.DictField(
+        required=False,
+        validators=[_storable_json],
+        help_text="Attributes of the source system; replaces the stored object.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        read_only = set(AccountDetailSerializer.Meta.fields) - set(self.fields)
+        errors = {}
+        for name in sorted(set(self.initial_data) - set(self.fields)):
+            errors[name] = (
+                ["Read-only; Leadflow sets it."]
+                if name in read_only
+                else ["Unknown field; put attributes of the source system in custom_attributes."]
+            )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class AccountLinkResultSerializer(serializers.Serializer):
+    linked = serializers.IntegerField(help_text="Leads linked to the account by this request.")
+    lead_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the linked leads, ascending."
+    )
+
+
+# Reports
+
+
+class ReportRangeSerializer(serializers.Serializer):
+    """The days a report covers, in UTC; without them the last 30 days up to today."""
+
+    start = StrictDateField(
+        required=False, help_text="First day, inclusive; 29 days before end when not sent."
+    )
+    end = StrictDateField(required=False, help_text="Last day, inclusive; today when not sent.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end") or timezone.now().date()
+        start = attrs.get("start") or end - timedelta(days=29)
+        if end >= date.max:
+            raise serializers.ValidationError({"end": ["Send a day before 9999-12-31."]})
+        if start > end:
+            raise serializers.ValidationError(
+                {"start": [f"{start.isoformat()} is after end {end.isoformat()}; swap them."]}
+            )
+        return {**attrs, "start": start, "end": end}
+
+
+class FunnelQuerySerializer(ReportRangeSerializer):
+    group_by = serializers.ChoiceField(
+        choices=list(FUNNEL_GROUP_FIELDS),
+        required=False,
+        help_text="Split the funnel by the account's segment, or the first-touch source or "
+        "campaign.",
+    )
+    segment = serializers.CharField(
+        max_length=64, required=False, help_text="Only leads of accounts in this segment."
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=100, required=False, help_text="Only leads with this first-touch source."
+    )
+    campaign = serializers.CharField(
+        max_length=200, required=False, help_text="Only leads with this first-touch campaign."
+    )
+
+
+class FunnelStagesSerializer(serializers.Serializer):
+    """Leads that ever reached each stage, as the audit trail records."""
+
+    mql = serializers.IntegerField()
+    sql = serializers.IntegerField()
+    won = serializers.IntegerField()
+
+
+class FunnelCountsSerializer(serializers.Serializer):
+    value = serializers.CharField(
+        allow_null=True,
+        help_text="The group's segment, source or campaign; null for the total and for leads "
+        "without one.",
+    )
+    leads = serializers.IntegerField(help_text="Leads created in the range.")
+    statuses = LeadStatusCountsSerializer(help_text="Those leads per current status.")
+    reached = FunnelStagesSerializer()
+    mql_to_sql = serializers.IntegerField(help_text="Leads that reached MQL and then SQL.")
+    sql_to_won = serializers.IntegerField(help_text="Leads that reached SQL and then won.")
+    mql_to_sql_rate = serializers.FloatField(
+        allow_null=True, help_text="mql_to_sql / reached.mql, 4 decimals; null without MQLs."
+    )
+    sql_to_won_rate = serializers.FloatField(
+        allow_null=True, help_text="sql_to_won / reached.sql, 4 decimals; null without SQLs."
+    )
+
+
+class FunnelReportSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.ChoiceField(choices=list(FUNNEL_GROUP_FIELDS), allow_null=True)
+    total = FunnelCountsSerializer()
+    groups = FunnelCountsSerializer(many=True, help_text="Empty unless group_by is sent.")

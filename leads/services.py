@@ -7,19 +7,28 @@ these models directly.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from leadflow.celery import app as celery_app
-from leads.errors import IllegalTransition, InvalidLeadData, LeadNotFound
+from leads.errors import (
+    AccountDomainTaken,
+    AccountNotFound,
+    IllegalTransition,
+    InvalidAccountData,
+    InvalidLeadData,
+    LeadIdentityConflict,
+    LeadNotFound,
+)
 from leads.inputs import EventInput, InputError, LeadInput, parse_event
 from leads.lifecycle import allowed_next_statuses
 from leads.models import Account, EngagementEvent, Lead, LeadStatus, StatusChange
@@ -33,6 +42,9 @@ from leads.normalize import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The identity a PUT upsert addresses a lead by; see lead_upsert.
+LeadMatch = Literal["email", "external_id"]
 
 # Follow-up work other apps attach to a status change (webhooks, handoff), run after commit.
 # Apps register here at import time instead of leads importing them, so dependencies keep
@@ -144,6 +156,222 @@ def account_for_email(
     return account
 
 
+# Account fields that fit rules read; changing one makes the scores of the account's leads stale.
+ACCOUNT_SCORED_FIELDS = frozenset(
+    {
+        "segment",
+        "facility_type",
+        "country",
+        "region",
+        "employee_count",
+        "annual_revenue_usd",
+        "processes",
+        "technologies",
+    }
+)
+ACCOUNT_FIELDS = ACCOUNT_SCORED_FIELDS | {
+    "name",
+    "domain",
+    "city",
+    "parent",
+    "owner",
+    "custom_attributes",
+}
+# A host name of letters, digits and hyphens in at least two labels, such as precision-parts.example.
+DOMAIN_PATTERN = re.compile(
+    r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$"
+)
+
+
+def account_create(
+    *, fields: dict[str, Any], actor: AbstractBaseUser | None = None
+) -> tuple[Account, list[int]]:
+    """Create an account and link the existing unlinked leads of its domain.
+
+    The domain is normalised to a bare lower-case host. A free-mail domain is
+    invalid, and a domain another account has is an AccountDomainTaken (409).
+    The region is derived from the country when not given. Returns the account
+    and the ids of the leads it linked, whose scores are marked stale.
+    """
+    _check_account_fields(fields)
+    data = dict(fields)
+    data["domain"] = clean_account_domain(data.get("domain"))
+    if data.get("country") and not data.get("region"):
+        data["region"] = region_for_country(data["country"])
+
+    with transaction.atomic():
+        _check_domain_free(data["domain"], account_id=None)
+        account = Account(**data)
+        _save_account(account)
+        linked = _link_domain_leads(account)
+
+    logger.info(
+        "Account %s created by user %s; %s leads linked",
+        account.pk,
+        getattr(actor, "pk", None),
+        len(linked),
+        extra={"account_id": account.pk},
+    )
+    return account, linked
+
+
+def account_update(
+    *, account_id: int, fields: dict[str, Any], actor: AbstractBaseUser | None = None
+) -> tuple[Account, list[int]]:
+    """Change the given fields of an account; returns it and the ids of leads newly linked.
+
+    A new domain is normalised and checked as in account_create, and links the
+    unlinked leads of that domain. Leads already linked stay with the account.
+    Changing a field that fit rules read marks the scores of the account's leads stale.
+    """
+    _check_account_fields(fields)
+    data = dict(fields)
+    if "domain" in data:
+        data["domain"] = clean_account_domain(data["domain"])
+
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(pk=account_id).first()
+        if account is None:
+            raise AccountNotFound(f"Account {account_id} does not exist.")
+        if "parent" in data:
+            _check_parent(account, data["parent"])
+        domain_changed = "domain" in data and data["domain"] != account.domain
+        if domain_changed:
+            _check_domain_free(data["domain"], account_id=account.pk)
+
+        changed = {name for name, value in data.items() if getattr(account, name) != value}
+        for name, value in data.items():
+            setattr(account, name, value)
+        if "country" in changed and "region" not in data:
+            account.region = region_for_country(account.country) if account.country else ""
+            changed.add("region")
+        _save_account(account)
+
+        linked = _link_domain_leads(account) if domain_changed else []
+        if changed & ACCOUNT_SCORED_FIELDS:
+            leads_mark_stale(
+                lead_ids=Lead.objects.filter(account=account).values_list("pk", flat=True)
+            )
+
+    logger.info(
+        "Account %s updated by user %s: %s; %s leads linked",
+        account.pk,
+        getattr(actor, "pk", None),
+        ", ".join(sorted(changed)) or "no changes",
+        len(linked),
+        extra={"account_id": account.pk},
+    )
+    return account, linked
+
+
+def account_link_leads(*, account_id: int) -> list[int]:
+    """Link the unlinked leads whose e-mail domain is the account's domain; return their ids.
+
+    Leads linked to another account keep it, and an account without a domain
+    links nothing. The linked leads' scores are marked stale, because fit
+    rules read account fields.
+    """
+    with transaction.atomic():
+        account = Account.objects.filter(pk=account_id).first()
+        if account is None:
+            raise AccountNotFound(f"Account {account_id} does not exist.")
+        linked = _link_domain_leads(account)
+
+    logger.info(
+        "Account %s linked %s leads of its domain",
+        account.pk,
+        len(linked),
+        extra={"account_id": account.pk},
+    )
+    return linked
+
+
+def clean_account_domain(value: Any) -> str | None:
+    """Return the normalised domain, None for an empty one, or raise InvalidAccountData."""
+    if value in (None, ""):
+        return None
+    domain = normalize_domain(str(value))
+    if domain is None or not DOMAIN_PATTERN.match(domain):
+        raise InvalidAccountData(
+            f"{value!r} is not a web domain; send a host such as precision-parts.example.",
+            extra={"fields": {"domain": ["Not a web domain, such as precision-parts.example."]}},
+        )
+    if is_free_mail(domain):
+        raise InvalidAccountData(
+            f"{domain} is a free-mail domain, which does not identify an employer, so leads on it "
+            "never link to an account; leave the domain empty.",
+            extra={"fields": {"domain": ["A free-mail domain cannot identify an account."]}},
+        )
+    return domain
+
+
+def _check_account_fields(fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - ACCOUNT_FIELDS)
+    if unknown:
+        raise InvalidAccountData(
+            f"Fields {', '.join(unknown)} are not account fields.",
+            extra={"fields": {name: ["Unknown account field."] for name in unknown}},
+        )
+
+
+def _check_domain_free(domain: str | None, *, account_id: int | None) -> None:
+    if domain is None:
+        return
+    accounts = Account.objects.filter(domain=domain)
+    if account_id is not None:
+        accounts = accounts.exclude(pk=account_id)
+    holder = accounts.values_list("pk", flat=True).first()
+    if holder is not None:
+        raise AccountDomainTaken(
+            f"Account {holder} already has the domain {domain}; update that account instead.",
+            extra={"fields": {"domain": [f"Belongs to account {holder}."]}},
+        )
+
+
+def _check_parent(account: Account, parent: Account | None) -> None:
+    """Reject a parent that is the account itself or one of its subsidiaries."""
+    seen: set[int] = set()
+    current = parent
+    while current is not None and current.pk not in seen:
+        if current.pk == account.pk:
+            raise InvalidAccountData(
+                f"Account {parent.pk if parent else ''} cannot be the parent of account "
+                f"{account.pk}, because it is that account or one of its subsidiaries.",
+                extra={"fields": {"parent": ["Would make the account its own parent."]}},
+            )
+        seen.add(current.pk)
+        current = current.parent
+
+
+def _save_account(account: Account) -> None:
+    # The unique index decides between two requests that pass the domain check at once.
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError:
+        raise AccountDomainTaken(
+            f"Another account took the domain {account.domain} meanwhile; update that account "
+            "instead.",
+            extra={"fields": {"domain": ["Belongs to another account."]}},
+        ) from None
+
+
+def _link_domain_leads(account: Account) -> list[int]:
+    if not account.domain or is_free_mail(account.domain):
+        return []
+    lead_ids = list(
+        Lead.objects.select_for_update()
+        .filter(account__isnull=True, email__iendswith=f"@{account.domain}")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not lead_ids:
+        return []
+    Lead.objects.filter(pk__in=lead_ids).update(account=account, updated_at=timezone.now())
+    leads_mark_stale(lead_ids=lead_ids)
+    return lead_ids
+
+
 def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:
     """Flag the leads' scores as stale and ask scoring to recompute them after commit.
 
@@ -193,20 +421,34 @@ def _apply_lead_fields(lead: Lead, data: LeadInput) -> None:
         lead.region = region_for_country(lead.country)
 
 
-def lead_upsert(*, data: LeadInput, actor: AbstractBaseUser | None = None) -> tuple[Lead, bool]:
+def lead_upsert(
+    *,
+    data: LeadInput,
+    actor: AbstractBaseUser | None = None,
+    match_on: LeadMatch | None = None,
+) -> tuple[Lead, bool]:
     """Create the lead or update the one with the same e-mail (or source system and external id).
 
     Links the lead to the account of its e-mail domain, creating the account
     for a company domain it has not seen; free-mail never links. Marks the
     score stale so scoring recomputes it after commit.
+
+    `match_on` looks the lead up by that identity only, as the PUT upserts
+    address it. The other identity in `data` is then stored when the lead has
+    none, and one that differs from the lead's, or belongs to another lead,
+    raises LeadIdentityConflict.
     """
     with transaction.atomic():
-        lead = _find_lead_for_update(data)
+        lead = _find_lead_for_update(data, match_on)
         created = lead is None
         if lead is None:
+            if match_on is not None:
+                _check_identity_free(data, lead_id=None)
             lead = Lead(
                 email=data.email, source_system=data.source_system, external_id=data.external_id
             )
+        elif match_on is not None:
+            _merge_identity(lead, data)
         elif data.email and not lead.email:
             lead.email = data.email
 
@@ -224,17 +466,70 @@ def lead_upsert(*, data: LeadInput, actor: AbstractBaseUser | None = None) -> tu
     return lead, created
 
 
-def _find_lead_for_update(data: LeadInput) -> Lead | None:
+def _find_lead_for_update(data: LeadInput, match_on: LeadMatch | None = None) -> Lead | None:
     queryset = Lead.objects.select_for_update()
-    if data.email:
+    if data.email and match_on != "external_id":
         lead = queryset.filter(email__iexact=data.email).first()
-        if lead is not None:
+        if lead is not None or match_on == "email":
             return lead
-    if data.external_id:
+    if data.external_id and match_on != "email":
         return queryset.filter(
             source_system=data.source_system, external_id=data.external_id
         ).first()
     return None
+
+
+def _merge_identity(lead: Lead, data: LeadInput) -> None:
+    """Store the identity `data` adds to the lead found by the other one, or raise on a clash."""
+    if data.email and lead.email and data.email.lower() != lead.email.lower():
+        raise LeadIdentityConflict(
+            f"Lead {lead.pk} has another e-mail address; an upsert by external id cannot "
+            "change it. Send the lead's own address, or leave email out.",
+            extra={"fields": {"email": ["Differs from the e-mail address of the lead."]}},
+        )
+    has_external_id = lead.external_id is not None
+    if (
+        data.external_id
+        and has_external_id
+        and ((lead.source_system, lead.external_id) != (data.source_system, data.external_id))
+    ):
+        raise LeadIdentityConflict(
+            f"Lead {lead.pk} has external_id {lead.external_id!r} in source_system "
+            f"{lead.source_system!r}; an upsert by e-mail cannot change it. Send the lead's own "
+            "external id, or leave source_system and external_id out.",
+            extra={"fields": {"external_id": ["Differs from the external id of the lead."]}},
+        )
+
+    _check_identity_free(data, lead_id=lead.pk)
+    if data.email and not lead.email:
+        lead.email = data.email
+    if data.external_id and not has_external_id:
+        lead.source_system = data.source_system
+        lead.external_id = data.external_id
+
+
+def _check_identity_free(data: LeadInput, *, lead_id: int | None) -> None:
+    """Raise LeadIdentityConflict when another lead has the e-mail or external id of `data`."""
+    others = Lead.objects.exclude(pk=lead_id) if lead_id is not None else Lead.objects.all()
+    if data.email:
+        holder = others.filter(email__iexact=data.email).values_list("pk", flat=True).first()
+        if holder is not None:
+            raise LeadIdentityConflict(
+                f"Lead {holder} already has this e-mail address; update that lead instead.",
+                extra={"fields": {"email": [f"Belongs to lead {holder}."]}},
+            )
+    if data.external_id:
+        holder = (
+            others.filter(source_system=data.source_system, external_id=data.external_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if holder is not None:
+            raise LeadIdentityConflict(
+                f"Lead {holder} already has external_id {data.external_id!r} in source_system "
+                f"{data.source_system!r}; update that lead instead.",
+                extra={"fields": {"external_id": [f"Belongs to lead {holder}."]}},
+            )
 
 
 def lead_update(

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from integrations.services import api_key_create
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER
 from tests.factories import UserFactory
 
@@ -74,3 +75,16 @@ def event_body(**overrides):
     }
     body.update(overrides)
     return {key: value for key, value in body.items() if value is not None}
+
+
+@pytest.fixture
+def key_client_for(db):
+    """Return an API client sending a new API key that acts as `user` with `scopes`."""
+
+    def build(user, scopes):
+        key = api_key_create(name="Test key", user=user, scopes=scopes).key
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return client
+
+    return build

@@ -3,9 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from leads import api
+from leads.api import leads as lead_api
 from leads.models import EngagementEvent, Lead
-from tests.factories import LeadFactory
+from tests.factories import AccountFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +65,9 @@ def test_404_unknown_api_path(marketer_api, path):
 
 
 def test_404_page_beyond_last(marketer_api):
-    LeadFactory()
+    AccountFactory()
 
-    response = marketer_api.get("/api/v1/leads/?page=5")
+    response = marketer_api.get("/api/v1/accounts/?page=5")
 
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "message": "Invalid page.", "fields": {}}
@@ -78,7 +78,7 @@ def test_404_page_beyond_last(marketer_api):
     [
         ("delete", "/api/v1/leads/{lead}/"),
         ("put", "/api/v1/leads/{lead}/"),
-        ("get", "/api/v1/events/"),
+        ("delete", "/api/v1/events/"),
         ("get", "/api/v1/leads/{lead}/transition/"),
     ],
 )
@@ -133,7 +133,7 @@ def test_500_unexpected_error(marketer_api, monkeypatch, caplog):
     def broken_selector(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(api, "leads_visible_to", broken_selector)
+    monkeypatch.setattr(lead_api, "leads_visible_to", broken_selector)
 
     response = marketer_api.get("/api/v1/leads/")
 
@@ -144,3 +144,48 @@ def test_500_unexpected_error(marketer_api, monkeypatch, caplog):
         "fields": {},
     }
     assert "Unhandled error in API view LeadViewSet" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put", "delete"])
+def test_404_unsafe_method_json(marketer, method):
+    # A session client with CSRF checks, as a browser; an unknown path is still the JSON 404.
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(marketer)
+
+    response = getattr(client, method)("/api/v1/leads/abc/", {}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "not_found",
+        "message": "No API resource at /api/v1/leads/abc/.",
+        "fields": {},
+    }
+
+
+def test_400_nested_field_errors_flattened_to_paths(marketer_api):
+    response = marketer_api.post(
+        "/api/v1/accounts/", {"name": "X", "processes": ["cnc", ""]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "message": "processes.1: This field may not be blank.",
+        "fields": {"processes.1": ["This field may not be blank."]},
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/leads/",
+        "/api/v1/leads/by-email/dana@precision-parts.example/",
+        "/api/v1/accounts/1/link-leads/",
+        "/api/v1/webhooks/999999/",
+    ],
+)
+def test_options_describes_view_without_loading_objects(revops_api, path):
+    response = revops_api.options(path)
+
+    assert response.status_code == 200
+    assert "actions" not in response.json()

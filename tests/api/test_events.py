@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from leads import api
+from leads.api import events as events_api
 from leads.models import Account, EngagementEvent, EventKind, Lead
 from tests.api.conftest import OCCURRED_AT, event_body
 from tests.factories import AccountFactory, EngagementEventFactory, LeadFactory
@@ -428,7 +428,7 @@ def test_empty_body_rejected(marketer_api):
 
 
 def test_body_over_size_limit_rejected(marketer_api, monkeypatch):
-    monkeypatch.setattr(api, "MAX_EVENT_BODY_BYTES", 100)
+    monkeypatch.setattr(events_api, "MAX_EVENT_BODY_BYTES", 100)
     raw = json.dumps([event_body(external_id=f"evt-{number}") for number in range(3)])
 
     response = marketer_api.post(URL, raw, content_type="application/json")

@@ -16,7 +16,8 @@ ROLES = [MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser", "no_role"]
 def call(client, endpoint, lead):
     """Send the request of `endpoint` about `lead`; return the response."""
     method, path, body = ENDPOINTS[endpoint]
-    return getattr(client, method)(path.format(lead=lead.pk), body, format="json")
+    url = path.format(lead=lead.pk, account=lead.account_id)
+    return getattr(client, method)(url, body, format="json")
 
 
 ENDPOINTS = {
@@ -27,6 +28,16 @@ ENDPOINTS = {
     "leads-edit": ("patch", "/api/v1/leads/{lead}/", {"city": "Ulm"}),
     "leads-transition": ("post", "/api/v1/leads/{lead}/transition/", {"to_status": "won"}),
     "lead-events": ("get", "/api/v1/leads/{lead}/events/", None),
+    "lead-score": ("get", "/api/v1/leads/{lead}/score/", None),
+    "lead-by-email": ("put", "/api/v1/leads/by-email/new@precision-parts.example/", {}),
+    "events-list": ("get", "/api/v1/events/", None),
+    "accounts-list": ("get", "/api/v1/accounts/", None),
+    "account-detail": ("get", "/api/v1/accounts/{account}/", None),
+    "account-create": ("post", "/api/v1/accounts/", {"name": "Cast Works"}),
+    "account-edit": ("patch", "/api/v1/accounts/{account}/", {"city": "Ulm"}),
+    "account-link-leads": ("post", "/api/v1/accounts/{account}/link-leads/", None),
+    "account-leads": ("get", "/api/v1/accounts/{account}/leads/", None),
+    "funnel": ("get", "/api/v1/reports/funnel/", None),
 }
 
 # Roles allowed per endpoint, with the status code of success. The rep owns the lead.
@@ -38,6 +49,16 @@ ALLOWED = {
     "leads-edit": ({MARKETING, REVOPS, "superuser"}, 200),
     "leads-transition": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
     "lead-events": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "lead-score": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "lead-by-email": ({MARKETING, REVOPS, "superuser"}, 201),
+    "events-list": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "accounts-list": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "account-detail": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "account-create": ({MARKETING, REVOPS, "superuser"}, 201),
+    "account-edit": ({MARKETING, REVOPS, "superuser"}, 200),
+    "account-link-leads": ({MARKETING, REVOPS, "superuser"}, 200),
+    "account-leads": ({MARKETING, REVOPS, SALES_MANAGER, SALES, "superuser"}, 200),
+    "funnel": ({MARKETING, REVOPS, SALES_MANAGER, "superuser"}, 200),
 }
 
 REQUIRED_ROLES_TEXT = {
@@ -48,6 +69,16 @@ REQUIRED_ROLES_TEXT = {
     "leads-edit": "marketing, revops",
     "leads-transition": "marketing, revops, sales_manager, sales",
     "lead-events": "marketing, revops, sales_manager, sales",
+    "lead-score": "marketing, revops, sales_manager, sales",
+    "lead-by-email": "marketing, revops",
+    "events-list": "marketing, revops, sales_manager, sales",
+    "accounts-list": "marketing, revops, sales_manager, sales",
+    "account-detail": "marketing, revops, sales_manager, sales",
+    "account-create": "marketing, revops",
+    "account-edit": "marketing, revops",
+    "account-link-leads": "marketing, revops",
+    "account-leads": "marketing, revops, sales_manager, sales",
+    "funnel": "marketing, revops, sales_manager",
 }
 
 
@@ -101,7 +132,7 @@ def test_session_login_reads_leads(marketer):
     response = client.get("/api/v1/leads/")
 
     assert response.status_code == 200
-    assert response.json()["count"] == 1
+    assert len(response.json()["results"]) == 1
 
 
 # Object scoping of sales reps
@@ -115,7 +146,6 @@ def test_rep_lists_only_owned_leads(rep_api, rep):
     response = rep_api.get("/api/v1/leads/")
 
     assert [lead["id"] for lead in response.json()["results"]] == [owned.pk]
-    assert response.json()["count"] == 1
 
 
 @pytest.mark.parametrize(
@@ -166,7 +196,7 @@ def test_sales_manager_sees_every_lead(client_for, sales_manager):
 
     response = client_for(sales_manager).get("/api/v1/leads/")
 
-    assert response.json()["count"] == 2
+    assert len(response.json()["results"]) == 2
 
 
 def test_rep_with_marketing_role_sees_every_lead(client_for):
@@ -175,13 +205,13 @@ def test_rep_with_marketing_role_sees_every_lead(client_for):
 
     response = client_for(user).get("/api/v1/leads/")
 
-    assert response.json()["count"] == 1
+    assert len(response.json()["results"]) == 1
 
 
 def test_rep_list_queries_bounded(rep_api, rep, django_assert_max_num_queries):
     LeadFactory.create_batch(10, owner=rep)
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(3):
         response = rep_api.get("/api/v1/leads/")
 
-    assert response.json()["count"] == 10
+    assert len(response.json()["results"]) == 10

@@ -7,9 +7,10 @@ from django.core.management import call_command
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def schema(tmp_path):
-    path = tmp_path / "schema.yaml"
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory):
+    # Generated once for the module: each generation takes about a second.
+    path = tmp_path_factory.mktemp("schema") / "schema.yaml"
     # --fail-on-warn raises on any warning of drf-spectacular; --validate checks OpenAPI 3.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
     return yaml.safe_load(path.read_text())
@@ -34,6 +35,18 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/leads/{id}/", "patch"),
         ("/api/v1/leads/{id}/transition/", "post"),
         ("/api/v1/leads/{id}/events/", "get"),
+        ("/api/v1/leads/{id}/score/", "get"),
+        ("/api/v1/leads/by-email/{email}/", "put"),
+        ("/api/v1/leads/by-external-id/{source_system}/{external_id}/", "put"),
+        ("/api/v1/events/", "get"),
+        ("/api/v1/events/{id}/", "get"),
+        ("/api/v1/accounts/", "get"),
+        ("/api/v1/accounts/", "post"),
+        ("/api/v1/accounts/{id}/", "get"),
+        ("/api/v1/accounts/{id}/", "patch"),
+        ("/api/v1/accounts/{id}/leads/", "get"),
+        ("/api/v1/accounts/{id}/link-leads/", "post"),
+        ("/api/v1/reports/funnel/", "get"),
     } <= found
 
 
@@ -54,10 +67,95 @@ def test_schema_every_error_uses_error_shape(schema):
 def test_schema_event_ingest_status_codes(schema):
     responses = schema["paths"]["/api/v1/events/"]["post"]["responses"]
 
-    assert sorted(responses) == ["200", "201", "400", "401", "403", "413", "415", "429"]
+    assert sorted(responses) == [
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "415",
+        "422",
+        "429",
+    ]
 
 
 def test_schema_transition_documents_conflict(schema):
     responses = schema["paths"]["/api/v1/leads/{id}/transition/"]["post"]["responses"]
 
     assert "409" in responses
+
+
+def list_operations(schema):
+    for path, method, operation in operations(schema):
+        if method == "get" and "200" in operation["responses"]:
+            body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            if body.get("$ref", "").split("/")[-1].startswith("Paginated"):
+                yield path, operation
+
+
+def test_schema_every_list_documents_400(schema):
+    lists = dict(list_operations(schema))
+
+    assert sorted(lists) == [
+        "/api/v1/accounts/",
+        "/api/v1/accounts/{id}/leads/",
+        "/api/v1/api-keys/",
+        "/api/v1/events/",
+        "/api/v1/leads/",
+        "/api/v1/leads/{id}/events/",
+        "/api/v1/webhook-deliveries/",
+        "/api/v1/webhooks/",
+    ]
+    for path, operation in lists.items():
+        assert "400" in operation["responses"], path
+
+
+@pytest.mark.parametrize(
+    ("path", "parameters"),
+    [
+        ("/api/v1/leads/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/events/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/leads/{id}/events/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/accounts/", {"page", "page_size", "ordering", "search"}),
+    ],
+)
+def test_schema_pagination_parameters(schema, path, parameters):
+    names = {parameter["name"] for parameter in schema["paths"][path]["get"]["parameters"]}
+
+    assert parameters <= names
+    assert not {"page", "cursor"} - parameters & names
+
+
+def test_schema_lead_ordering_is_cursor_orderings(schema):
+    parameters = schema["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    ordering = next(parameter for parameter in parameters if parameter["name"] == "ordering")
+
+    assert ordering["schema"]["enum"] == [
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "fit_score",
+        "-fit_score",
+        "engagement_score",
+        "-engagement_score",
+        "id",
+        "-id",
+    ]
+
+
+def test_schema_every_post_and_upsert_takes_idempotency_key(schema):
+    for path, method, operation in operations(schema):
+        if method == "post" or (method == "put" and "/by-" in path):
+            names = {parameter["name"] for parameter in operation.get("parameters", [])}
+            assert "Idempotency-Key" in names, (path, method)
+            assert {"409", "422"} <= set(operation["responses"]), (path, method)
+
+
+def test_schema_text_query_parameters_non_empty(schema):
+    parameters = schema["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    region = next(parameter for parameter in parameters if parameter["name"] == "region")
+
+    assert region["schema"] == {"type": "string", "minLength": 1}

@@ -66,9 +66,7 @@ def test_unknown_scope_rejected(revops_api, marketer):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
-    assert response.json()["fields"] == {
-        "scopes": {"0": ['"leads:readall" is not a valid choice.']}
-    }
+    assert response.json()["fields"] == {"scopes.0": ['"leads:readall" is not a valid choice.']}
     assert ApiKey.objects.count() == 0
 
 
@@ -176,7 +174,7 @@ def test_register_endpoint_returns_secret_once(revops_api):
     ("body", "field"),
     [
         ({"url": "ftp://crm.example/hooks", "event_types": ["lead.won"]}, "url"),
-        ({"url": "https://crm.example/hooks", "event_types": ["lead.hot"]}, "event_types"),
+        ({"url": "https://crm.example/hooks", "event_types": ["lead.hot"]}, "event_types.0"),
         ({"url": "https://crm.example/hooks", "event_types": []}, "event_types"),
         ({"url": "https://user:pw@crm.example/hooks", "event_types": ["lead.won"]}, "url"),
     ],
