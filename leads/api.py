@@ -44,6 +44,7 @@ from leads.errors import (
 from leads.filters import LeadFilter
 from leads.inputs import InputError, parse_lead, parse_lead_changes
 from leads.models import Lead
+from leads.parsers import OrjsonParserMixin
 from leads.selectors import lead_events, leads_visible_to
 from leads.serializers import (
     EngagementEventSerializer,
@@ -160,7 +161,12 @@ def _input_error_message(subject: str, errors: dict[str, list[str]]) -> str:
     return f"{subject} is invalid. {' '.join(problems)}"
 
 
+class FastJsonBodyParser(OrjsonParserMixin, JsonBodyParser):
+    """JsonBodyParser on orjson for the ingest hot path; what orjson rejects gets the usual error."""
+
+
 class EventIngestView(PublicApiMixin, JsonApiMixin, APIView):
+    parser_classes = [FastJsonBodyParser]
     permission_classes = [IsAuthenticated, HasScope, HasActionRole]
     required_scopes = {"POST": "events:write"}
 

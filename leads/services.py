@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from leadflow.celery import app as celery_app
+from leads import ingest_fast
 from leads.errors import IllegalTransition, InvalidLeadData, LeadNotFound
+from leads.ingest_fast import EventRow
 from leads.inputs import EventInput, InputError, LeadInput, parse_event
 from leads.lifecycle import allowed_next_statuses
 from leads.models import Account, EngagementEvent, Lead, LeadStatus, StatusChange
@@ -149,7 +152,10 @@ def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(lead_ids))
     if not ids:
         return ids
-    Lead.objects.filter(pk__in=ids, score_stale=False).update(score_stale=True)
+    if connection.vendor == "postgresql":
+        ingest_fast.leads_flag_stale(lead_ids=ids)
+    else:
+        Lead.objects.filter(pk__in=ids, score_stale=False).update(score_stale=True)
     transaction.on_commit(lambda: enqueue_rescore(ids))
     return ids
 
@@ -311,12 +317,15 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
     An event whose external_id is already stored (or appears earlier in the
     same call) is a duplicate and changes nothing. Unknown leads named by
     e-mail are created. Scoring of the touched leads is enqueued after commit.
+    On PostgreSQL the events go in through COPY and one INSERT … ON CONFLICT
+    (leads.ingest_fast), elsewhere through the ORM.
     """
     results: list[EventResult | None] = [None] * len(items)
     parsed: list[tuple[int, EventInput]] = []
+    now = timezone.now()
     for index, raw in enumerate(items):
         try:
-            event = parse_event(raw)
+            event = parse_event(raw, now=now)
         except InputError as error:
             results[index] = EventResult(index=index, status="error", errors=error.errors)
             continue
@@ -324,7 +333,9 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
             event.source = source
         parsed.append((index, event))
 
-    with transaction.atomic():
+    # No savepoint: any error rolls back the caller's whole transaction, such as the one
+    # of an Idempotency-Key, so a savepoint would cost two round trips and protect nothing.
+    with transaction.atomic(savepoint=False):
         _store_events(parsed, results)
 
     return [result for result in results if result is not None]
@@ -332,42 +343,28 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
 
 def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResult | None]) -> None:
     # Stored duplicates are settled before leads are resolved, so a resend writes nothing at all.
-    stored = dict(
-        EngagementEvent.objects.filter(
-            external_id__in=[event.external_id for _, event in parsed]
-        ).values_list("external_id", "lead_id")
-    )
+    stored = _stored_event_lead_ids([event.external_id for _, event in parsed])
     for index, event in parsed:
         if event.external_id in stored:
-            results[index] = EventResult(
-                index=index,
-                status="duplicate",
-                external_id=event.external_id,
-                lead_id=stored[event.external_id],
-            )
+            results[index] = _duplicate(index, event.external_id, stored[event.external_id])
     pending = [(index, event) for index, event in parsed if results[index] is None]
 
     lead_ids_by_key, new_lead_ids = _resolve_event_leads(pending, results)
 
-    to_create: list[tuple[int, EngagementEvent]] = []
+    to_create: list[tuple[int, EventRow]] = []
     first_lead_ids: dict[str, int] = {}
     for index, event in pending:
         if results[index] is not None:
             continue
         lead_id = lead_ids_by_key[_lead_key(event)]
         if event.external_id in first_lead_ids:
-            results[index] = EventResult(
-                index=index,
-                status="duplicate",
-                external_id=event.external_id,
-                lead_id=first_lead_ids[event.external_id],
-            )
+            results[index] = _duplicate(index, event.external_id, first_lead_ids[event.external_id])
             continue
         first_lead_ids[event.external_id] = lead_id
         to_create.append(
             (
                 index,
-                EngagementEvent(
+                EventRow(
                     lead_id=lead_id,
                     kind=event.kind,
                     url=event.url,
@@ -381,29 +378,79 @@ def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResul
             )
         )
 
-    # TODO: a concurrent request storing the same external_id between the check above and this
-    # insert is skipped by the unique index but still reported as created here.
-    EngagementEvent.objects.bulk_create([row for _, row in to_create], ignore_conflicts=True)
-    # ignore_conflicts leaves primary keys unset, so they are read back by external_id.
-    event_ids: dict[str, int] = {}
-    if to_create:
-        event_ids = dict(
-            EngagementEvent.objects.filter(
-                external_id__in=[row.external_id for _, row in to_create]
-            ).values_list("external_id", "pk")
-        )
+    rows = [row for _, row in to_create]
+    if connection.vendor == "postgresql":
+        event_ids = ingest_fast.events_insert(rows=rows, received_at=timezone.now())
+    else:
+        event_ids = _events_insert_orm(rows)
+    # A row without an id was stored by a concurrent request after the check above.
+    taken = _stored_event_lead_ids(
+        [row.external_id for row in rows if row.external_id not in event_ids]
+    )
+
+    touched: set[int] = set()
     for index, row in to_create:
+        if row.external_id in taken:
+            results[index] = _duplicate(index, row.external_id, taken[row.external_id])
+            continue
         results[index] = EventResult(
             index=index,
             status="created",
             external_id=row.external_id,
-            event_id=event_ids.get(row.external_id),
+            event_id=event_ids[row.external_id],
             lead_id=row.lead_id,
         )
+        touched.add(row.lead_id)
 
-    touched = {row.lead_id for _, row in to_create}
     leads_mark_stale(lead_ids=touched | new_lead_ids)
-    logger.info("Stored %s engagement events for %s leads", len(to_create), len(touched))
+    logger.info("Stored %s engagement events for %s leads", len(event_ids), len(touched))
+
+
+def _duplicate(index: int, external_id: str, lead_id: int) -> EventResult:
+    return EventResult(index=index, status="duplicate", external_id=external_id, lead_id=lead_id)
+
+
+def _stored_event_lead_ids(external_ids: list[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        return ingest_fast.stored_event_lead_ids(external_ids=external_ids)
+    return dict(
+        EngagementEvent.objects.filter(external_id__in=external_ids).values_list(
+            "external_id", "lead_id"
+        )
+    )
+
+
+def _events_insert_orm(rows: list[EventRow]) -> dict[str, int]:
+    """Insert events through the ORM; return the event ids by external id.
+
+    ignore_conflicts leaves primary keys unset, so the ids are read back by external_id.
+    """
+    EngagementEvent.objects.bulk_create(
+        [
+            EngagementEvent(
+                lead_id=row.lead_id,
+                kind=row.kind,
+                url=row.url,
+                asset=row.asset,
+                campaign=row.campaign,
+                occurred_at=row.occurred_at,
+                properties=row.properties,
+                external_id=row.external_id,
+                source=row.source,
+            )
+            for row in rows
+        ],
+        ignore_conflicts=True,
+    )
+    # TODO: without PostgreSQL's RETURNING, an event a concurrent request stored between the
+    # duplicate check and this insert is read back here and reported as created.
+    return dict(
+        EngagementEvent.objects.filter(
+            external_id__in=[row.external_id for row in rows]
+        ).values_list("external_id", "pk")
+    )
 
 
 LeadKey = tuple[str, str, str]
@@ -437,8 +484,8 @@ def _resolve_event_leads(
 
     emails = [value for kind, value, _ in keys if kind == "email"]
     if emails:
-        for lead_id, email in Lead.objects.filter(email__in=emails).values_list("pk", "email"):
-            resolved[("email", (email or "").lower(), "")] = lead_id
+        for email, lead_id in _lead_ids_by_email(emails).items():
+            resolved[("email", email.lower(), "")] = lead_id
         unknown = [email for email in emails if ("email", email, "") not in resolved]
         if unknown:
             created = leads_create_for_emails(emails=unknown)
@@ -476,6 +523,20 @@ def _resolve_event_leads(
     return resolved, new_lead_ids
 
 
+def _lead_ids_by_email(emails: list[str]) -> dict[str, int]:
+    """Return the lead ids of lower-case addresses, by address.
+
+    The lookup goes through lower(email), the index of the case-insensitive unique
+    constraint: a plain `email IN (…)` has no index to use and scans the whole lead table.
+    """
+    if connection.vendor == "postgresql":
+        return ingest_fast.lead_ids_by_email(emails=emails)
+    leads = Lead.objects.alias(email_lower=Lower("email")).filter(
+        email__isnull=False, email_lower__in=emails
+    )
+    return {email or "": lead_id for email, lead_id in leads.values_list("email", "pk")}
+
+
 def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
     """Create a bare lead for each lower-case e-mail address; return the lead ids by address.
 
@@ -504,10 +565,7 @@ def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
         ],
         ignore_conflicts=True,
     )
-    lead_ids = {
-        email or "": lead_id
-        for email, lead_id in Lead.objects.filter(email__in=addresses).values_list("email", "pk")
-    }
+    lead_ids = _lead_ids_by_email(addresses)
     logger.info("Created leads for %s unknown e-mail addresses", len(addresses))
     return lead_ids
 
