@@ -342,65 +342,73 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
 
 
 def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResult | None]) -> None:
-    # Stored duplicates are settled before leads are resolved, so a resend writes nothing at all.
-    stored = _stored_event_lead_ids([event.external_id for _, event in parsed])
-    for index, event in parsed:
+    postgres = connection.vendor == "postgresql"
+    lead_ids_by_key = _known_event_leads([event for _, event in parsed])
+
+    # Events whose lead is unknown are checked against the stored events first, so that a
+    # resend creates no lead and reports no error. On PostgreSQL the others meet a stored
+    # copy in the insert, which skips it and says so; checking them beforehand would read
+    # the index twice. The ORM insert cannot say what it skipped, so there all are checked.
+    unresolved = [
+        (index, event) for index, event in parsed if _lead_key(event) not in lead_ids_by_key
+    ]
+    checked = unresolved if postgres else parsed
+    stored = _stored_event_lead_ids([event.external_id for _, event in checked])
+    for index, event in checked:
         if event.external_id in stored:
             results[index] = _duplicate(index, event.external_id, stored[event.external_id])
-    pending = [(index, event) for index, event in parsed if results[index] is None]
+    new_lead_ids = _create_event_leads(
+        [(index, event) for index, event in unresolved if results[index] is None],
+        results,
+        lead_ids_by_key,
+    )
 
-    lead_ids_by_key, new_lead_ids = _resolve_event_leads(pending, results)
-
-    to_create: list[tuple[int, EventRow]] = []
-    first_lead_ids: dict[str, int] = {}
-    for index, event in pending:
-        if results[index] is not None:
+    # The first valid item with an external id is the one to store; later ones duplicate it.
+    rows: dict[str, EventRow] = {}
+    first_index: dict[str, int] = {}
+    for index, event in parsed:
+        if results[index] is not None or event.external_id in rows:
             continue
-        lead_id = lead_ids_by_key[_lead_key(event)]
-        if event.external_id in first_lead_ids:
-            results[index] = _duplicate(index, event.external_id, first_lead_ids[event.external_id])
-            continue
-        first_lead_ids[event.external_id] = lead_id
-        to_create.append(
-            (
-                index,
-                EventRow(
-                    lead_id=lead_id,
-                    kind=event.kind,
-                    url=event.url,
-                    asset=event.asset,
-                    campaign=event.campaign,
-                    occurred_at=event.occurred_at,
-                    properties=event.properties,
-                    external_id=event.external_id,
-                    source=event.source,
-                ),
-            )
+        first_index[event.external_id] = index
+        rows[event.external_id] = EventRow(
+            lead_id=lead_ids_by_key[_lead_key(event)],
+            kind=event.kind,
+            url=event.url,
+            asset=event.asset,
+            campaign=event.campaign,
+            occurred_at=event.occurred_at,
+            properties=event.properties,
+            external_id=event.external_id,
+            source=event.source,
         )
 
-    rows = [row for _, row in to_create]
-    if connection.vendor == "postgresql":
-        event_ids = ingest_fast.events_insert(rows=rows, received_at=timezone.now())
+    if postgres:
+        event_ids = ingest_fast.events_insert(rows=list(rows.values()), received_at=timezone.now())
     else:
-        event_ids = _events_insert_orm(rows)
-    # A row without an id was stored by a concurrent request after the check above.
+        event_ids = _events_insert_orm(list(rows.values()))
+    # A row the insert skipped was stored before, by an earlier or a concurrent request.
     taken = _stored_event_lead_ids(
-        [row.external_id for row in rows if row.external_id not in event_ids]
+        [external_id for external_id in rows if external_id not in event_ids]
     )
 
     touched: set[int] = set()
-    for index, row in to_create:
-        if row.external_id in taken:
-            results[index] = _duplicate(index, row.external_id, taken[row.external_id])
+    for index, event in parsed:
+        if results[index] is not None:
             continue
-        results[index] = EventResult(
-            index=index,
-            status="created",
-            external_id=row.external_id,
-            event_id=event_ids[row.external_id],
-            lead_id=row.lead_id,
-        )
-        touched.add(row.lead_id)
+        row = rows[event.external_id]
+        if event.external_id in taken:
+            results[index] = _duplicate(index, row.external_id, taken[row.external_id])
+        elif first_index[event.external_id] != index:
+            results[index] = _duplicate(index, row.external_id, row.lead_id)
+        else:
+            results[index] = EventResult(
+                index=index,
+                status="created",
+                external_id=row.external_id,
+                event_id=event_ids[row.external_id],
+                lead_id=row.lead_id,
+            )
+            touched.add(row.lead_id)
 
     leads_mark_stale(lead_ids=touched | new_lead_ids)
     logger.info("Stored %s engagement events for %s leads", len(event_ids), len(touched))
@@ -464,18 +472,14 @@ def _lead_key(event: EventInput) -> LeadKey:
     return ("external", event.source_system, event.lead_external_id or "")
 
 
-def _resolve_event_leads(
-    pending: list[tuple[int, EventInput]], results: list[EventResult | None]
-) -> tuple[dict[LeadKey, int], set[int]]:
-    """Map each event's lead reference to a lead id, creating leads for unknown e-mails.
+def _known_event_leads(events: list[EventInput]) -> dict[LeadKey, int]:
+    """Map the lead references of the events to the ids of existing leads.
 
-    Returns the mapping and the ids of the leads created. An event naming a lead id
-    or external id that does not exist gets an error result. The number of queries is
-    fixed, except that SQLite splits the insert of many new leads into batches.
+    A reference to no existing lead is missing from the mapping. The number of queries is
+    fixed: one per kind of reference.
     """
-    keys = {_lead_key(event) for _, event in pending}
+    keys = {_lead_key(event) for event in events}
     resolved: dict[LeadKey, int] = {}
-    new_lead_ids: set[int] = set()
 
     ids = [int(value) for kind, value, _ in keys if kind == "id"]
     if ids:
@@ -486,12 +490,6 @@ def _resolve_event_leads(
     if emails:
         for email, lead_id in _lead_ids_by_email(emails).items():
             resolved[("email", email.lower(), "")] = lead_id
-        unknown = [email for email in emails if ("email", email, "") not in resolved]
-        if unknown:
-            created = leads_create_for_emails(emails=unknown)
-            for email, lead_id in created.items():
-                resolved[("email", email, "")] = lead_id
-            new_lead_ids.update(created.values())
 
     external_keys = [key for key in keys if key[0] == "external"]
     if external_keys:
@@ -501,10 +499,28 @@ def _resolve_event_leads(
         matches = Lead.objects.filter(condition).values_list("pk", "source_system", "external_id")
         for found_id, found_system, found_external_id in matches:
             resolved[("external", found_system, found_external_id or "")] = found_id
+    return resolved
+
+
+def _create_event_leads(
+    pending: list[tuple[int, EventInput]],
+    results: list[EventResult | None],
+    lead_ids_by_key: dict[LeadKey, int],
+) -> set[int]:
+    """Create the leads of unknown e-mail addresses, and reject the other unknown references.
+
+    Adds the new leads to `lead_ids_by_key` and returns their ids. An event naming a lead id
+    or external id that does not exist gets an error result. SQLite splits the insert of
+    many new leads into batches; otherwise the number of queries is fixed.
+    """
+    emails = {event.email for _, event in pending if event.email and _lead_key(event)[0] == "email"}
+    created = leads_create_for_emails(emails=emails)
+    for email, lead_id in created.items():
+        lead_ids_by_key[("email", email, "")] = lead_id
 
     for index, event in pending:
         key = _lead_key(event)
-        if key in resolved:
+        if key in lead_ids_by_key:
             continue
         if key[0] == "id":
             errors = {
@@ -520,7 +536,7 @@ def _resolve_event_leads(
         results[index] = EventResult(
             index=index, status="error", external_id=event.external_id, errors=errors
         )
-    return resolved, new_lead_ids
+    return set(created.values())
 
 
 def _lead_ids_by_email(emails: list[str]) -> dict[str, int]:

@@ -4,7 +4,7 @@ import logging
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from leads import services
 from leads.models import Account, EngagementEvent, Lead
@@ -104,3 +104,89 @@ def test_concurrent_ingests_share_new_lead():
     lead = Lead.objects.get()
     assert sorted(lead.events.values_list("external_id", flat=True)) == ["evt-a", "evt-b"]
     assert Account.objects.count() == 1
+
+
+def test_text_with_control_characters_stored_exactly():
+    """COPY's text format escapes tabs, newlines and backslashes; the values must survive it."""
+    body = event_body(
+        url="https://example.com/a\tb\\c",
+        campaign="line one\nline two",
+        properties={"note": "tab\there", "path": "C:\\temp", "nested": {"ü": [1, 2.5, None]}},
+    )
+
+    services.events_ingest(items=[body])
+
+    event = EngagementEvent.objects.get()
+    assert event.url == "https://example.com/a\tb\\c"
+    assert event.campaign == "line one\nline two"
+    assert event.properties == {
+        "note": "tab\there",
+        "path": "C:\\temp",
+        "nested": {"ü": [1, 2.5, None]},
+    }
+
+
+def test_second_ingest_in_same_transaction_stores_only_its_events():
+    with transaction.atomic():
+        first = services.events_ingest(items=[event_body(external_id="evt-1")])
+        second = services.events_ingest(items=[event_body(external_id="evt-2")])
+
+    assert [result.status for result in first + second] == ["created", "created"]
+    assert sorted(EngagementEvent.objects.values_list("external_id", flat=True)) == [
+        "evt-1",
+        "evt-2",
+    ]
+
+
+def test_resend_naming_missing_lead_is_duplicate():
+    lead = LeadFactory()
+    services.events_ingest(items=[event_body(email=lead.email)])
+
+    results = services.events_ingest(items=[event_body(email=None, lead_id=999999)])
+
+    assert [result.as_dict() for result in results] == [
+        {"index": 0, "status": "duplicate", "external_id": "evt-1", "lead_id": lead.pk}
+    ]
+
+
+def test_resend_naming_other_lead_reports_stored_lead():
+    first_lead = LeadFactory()
+    other_lead = LeadFactory()
+    services.events_ingest(items=[event_body(email=first_lead.email)])
+
+    results = services.events_ingest(
+        items=[event_body(email=other_lead.email), event_body(email=other_lead.email)]
+    )
+
+    assert [result.as_dict() for result in results] == [
+        {"index": 0, "status": "duplicate", "external_id": "evt-1", "lead_id": first_lead.pk},
+        {"index": 1, "status": "duplicate", "external_id": "evt-1", "lead_id": first_lead.pk},
+    ]
+    assert EngagementEvent.objects.get().lead_id == first_lead.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_same_event_created_once():
+    """Two requests with the same new event at once: one stores it, the other reports a duplicate."""
+    lead = LeadFactory()
+    barrier = threading.Barrier(2)
+    results: list[services.EventResult] = []
+
+    def ingest() -> None:
+        barrier.wait()
+        try:
+            results.extend(services.events_ingest(items=[event_body(email=lead.email)]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    event = EngagementEvent.objects.get()
+    assert sorted(result.status for result in results) == ["created", "duplicate"]
+    assert [result.event_id for result in results if result.status == "created"] == [event.pk]
+    assert [result.lead_id for result in results] == [lead.pk, lead.pk]
