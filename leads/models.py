@@ -191,9 +191,12 @@ class Lead(models.Model):
                 condition=Q(status=LeadStatus.MQL),
             ),
             # MQL queue filter menus: one index entry per distinct value, read by the skip
-            # scans of leads.page_selectors.queue_filter_options.
+            # scans of leads.page_selectors.queue_filter_options. The account id lets the
+            # queue count the MQL leads of a region and segment from the index alone.
             models.Index(
-                fields=["region"], name="lead_mql_region", condition=Q(status=LeadStatus.MQL)
+                fields=["region", "account"],
+                name="lead_mql_region",
+                condition=Q(status=LeadStatus.MQL),
             ),
             models.Index(
                 fields=["first_touch_source"],

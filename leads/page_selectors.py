@@ -156,9 +156,12 @@ def queue_filter_options() -> QueueFilterOptions:
     )
 
 
-# A DISTINCT over the MQL leads reads every one of them, some 40 ms for 100,000. These
-# queries hop from one value to the next through a partial index instead ("skip scan"),
-# so they read one index entry per distinct value.
+# A DISTINCT over the MQL leads reads every one of them, some 40 ms for 80,000. These
+# queries hop from one value to the next through an index instead ("skip scan"), so they
+# read one index entry per distinct value. The segment query then looks, per segment, for
+# one account with an MQL lead; LATERAL … LIMIT 1 stops at the first, where a plain EXISTS
+# let the planner join all 80,000 MQL leads to their accounts (58 ms against 0.3 ms with
+# 1,000,000 leads and 20,000 accounts).
 _MQL_DISTINCT_SQL = """
 WITH RECURSIVE found (value) AS (
     (SELECT {column} FROM leads_lead WHERE status = 'mql' AND {column} > ''
@@ -179,11 +182,14 @@ WITH RECURSIVE found (value) AS (
     FROM found WHERE found.value IS NOT NULL
 )
 SELECT value FROM found
-WHERE value IS NOT NULL AND EXISTS (
+CROSS JOIN LATERAL (
     SELECT 1 FROM leads_account account
-    JOIN leads_lead lead ON lead.account_id = account.id AND lead.status = 'mql'
-    WHERE account.segment = found.value
-)
+    WHERE account.segment = found.value AND EXISTS (
+        SELECT 1 FROM leads_lead lead WHERE lead.account_id = account.id AND lead.status = 'mql'
+    )
+    LIMIT 1
+) AS with_mql_lead
+WHERE value IS NOT NULL
 ORDER BY value
 """
 _MQL_DISTINCT_COLUMNS = frozenset({"region", "first_touch_source"})

@@ -216,20 +216,26 @@ class LeadCount:
     kind: str  # "exact", "estimate" or "at_least"
 
 
-def count_leads(queryset: QuerySet[Lead], limit: int | None = None) -> LeadCount:
-    """Count up to `limit` leads exactly; above that, return PostgreSQL's estimate if it has one.
+def count_leads(queryset: QuerySet[Lead], page: KeysetPage, limit: int | None = None) -> LeadCount:
+    """Count the leads of `queryset`, of which `page` is a page, as cheaply as the answer allows.
 
-    `limit` defaults to COUNT_LIMIT. The estimate is the planner's row estimate of the
-    query, so a filter the statistics do not capture well can be off by a wide margin.
+    A first page without a next page holds them all. Otherwise the planner's estimate
+    decides: above `limit` (COUNT_LIMIT by default) it is the answer, shown as an estimate,
+    and below it the leads are counted, reading at most `limit` + 1 rows. Without an
+    estimate (on SQLite) the bounded count alone decides. The estimate can be off by a wide
+    margin for a filter that the statistics do not capture well.
     """
     limit = COUNT_LIMIT if limit is None else limit
+    if page.start == 0 and page.next_cursor is None:
+        return LeadCount(len(page.leads), "exact")
+
+    estimate = _planner_estimate(queryset)
+    if estimate is not None and estimate > limit:
+        return LeadCount(_round_estimate(estimate), "estimate")
     counted = queryset.order_by().values("pk")[: limit + 1].count()
     if counted <= limit:
         return LeadCount(counted, "exact")
-    estimate = _planner_estimate(queryset)
-    if estimate is None or estimate <= limit:
-        return LeadCount(limit, "at_least")
-    return LeadCount(_round_estimate(estimate), "estimate")
+    return LeadCount(limit, "at_least")
 
 
 def _planner_estimate(queryset: QuerySet[Lead]) -> int | None:

@@ -136,7 +136,7 @@ def mql_queue(request: HttpRequest) -> HttpResponse:
     cursor, cursor_error = _queue_cursor(request, order)
     leads = filterset.qs
     page = keyset_page(leads, order, cursor, QUEUE_PAGE_SIZE)
-    count = count_leads(leads)
+    count = count_leads(leads, page)
     rows = [
         QueueRow(
             lead=lead,

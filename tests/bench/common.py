@@ -64,6 +64,13 @@ def create_database(name: str) -> str:
     return url
 
 
+def database_exists(name: str) -> bool:
+    with _admin_connection() as connection:
+        return bool(
+            connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        )
+
+
 def drop_database(name: str) -> None:
     with _admin_connection() as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from leads import queue_pagination, services
+from leads import queue_pagination, services, views
 from leads.models import Lead, LeadStatus, StatusChange
 from leads.page_filters import code_label
 from leads.page_selectors import (
@@ -565,6 +565,7 @@ def test_queue_invalid_cursor_shows_first_page_with_message(marketer_client):
 
 
 def test_queue_count_above_limit_shows_estimate(marketer_client, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
     monkeypatch.setattr(queue_pagination, "COUNT_LIMIT", 3)
     monkeypatch.setattr(queue_pagination, "_planner_estimate", lambda queryset: 98_437)
     for _ in range(5):
@@ -576,7 +577,21 @@ def test_queue_count_above_limit_shows_estimate(marketer_client, monkeypatch):
     assert "about <strong>98,000</strong> matching leads" in html(response)
 
 
+def test_queue_count_below_limit_is_exact_on_later_page(marketer_client, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    for _ in range(5):
+        scored_lead()
+
+    first = marketer_client.get(QUEUE_URL)
+    second = next_page(marketer_client, first)
+
+    assert second.context["count"] == queue_pagination.LeadCount(5, "exact")
+    assert "<strong>5</strong> matching leads" in html(second)
+    assert "showing 3\u20134" in html(second)
+
+
 def test_queue_count_above_limit_without_estimate(marketer_client, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
     monkeypatch.setattr(queue_pagination, "COUNT_LIMIT", 3)
     monkeypatch.setattr(queue_pagination, "_planner_estimate", lambda queryset: None)
     for _ in range(5):
@@ -645,8 +660,9 @@ def test_queue_query_count_does_not_grow_with_rows(marketer_client):
     many = count_queue_queries(marketer_client)
 
     assert few == many
-    # Session, user, groups, three filter menus, count, one page of leads.
-    assert many == 8
+    # Session, user, groups, three filter menus, one page of leads. A first page without a
+    # next page holds every matching lead, so it needs no count.
+    assert many == 7
 
 
 # --- Lead detail ------------------------------------------------------------------------------
