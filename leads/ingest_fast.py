@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import connection
@@ -71,9 +70,12 @@ _FLAG_STALE = (
 )
 
 
-@dataclass(frozen=True)
-class EventRow:
-    """One event ready to store: a lead id and validated fields."""
+class EventRow(NamedTuple):
+    """One event ready to store: a lead id and validated fields.
+
+    A named tuple because a request builds up to 1,000 of them, and a frozen dataclass
+    takes about twice as long to create.
+    """
 
     lead_id: int
     kind: str

@@ -23,6 +23,15 @@ def test_integer_beyond_64_bits_kept_exact(marketer_api):
     }
 
 
+def test_negative_integer_beyond_64_bits_kept_exact(marketer_api):
+    body = event_body(properties={"offset": -9223372036854775809})
+
+    response = marketer_api.post(URL, json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 201
+    assert EngagementEvent.objects.get().properties == {"offset": -9223372036854775809}
+
+
 def test_utf16_body_parsed_by_charset(marketer_api):
     body = json.dumps(event_body(campaign="Messe München")).encode("utf-16")
 
