@@ -127,6 +127,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4, help="Concurrent client threads.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
     parser.add_argument(
+        "--threads", type=int, default=1, help="Threads per gunicorn worker; 1 is the sync worker."
+    )
+    parser.add_argument(
         "--single-seconds", type=float, default=20, help="Duration of the single-event load."
     )
     parser.add_argument(
@@ -162,7 +165,9 @@ def run(arguments: argparse.Namespace, url: str, log_path: Path) -> dict[str, ob
         for number in range(WARM_UP_REQUESTS)
     ]
 
-    with common.gunicorn(url, workers=arguments.workers, log_path=log_path) as server:
+    with common.gunicorn(
+        url, workers=arguments.workers, threads=arguments.threads, log_path=log_path
+    ) as server:
         post_batches(server.port, api_key, warm_up, clients=arguments.clients)
         reset_tables(url)
 
@@ -225,6 +230,7 @@ def run(arguments: argparse.Namespace, url: str, log_path: Path) -> dict[str, ob
             "events_per_request": arguments.batch,
             "client_threads": arguments.clients,
             "gunicorn_workers": arguments.workers,
+            "gunicorn_threads_per_worker": arguments.threads,
             "api_seconds": round(api_seconds, 2),
             "api_cpu_seconds": cpu,
             "batch_request_p50_ms": round(common.percentile(stats.latencies, 0.50) * 1000, 1),

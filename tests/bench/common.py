@@ -108,7 +108,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, *, workers: int, log_path: Path) -> Iterator[Server]:
+def gunicorn(url: str, *, workers: int, log_path: Path, threads: int = 1) -> Iterator[Server]:
     """Serve the project with gunicorn on 127.0.0.1 at a free port until the block ends."""
     port = free_port()
     env = {
@@ -126,6 +126,9 @@ def gunicorn(url: str, *, workers: int, log_path: Path) -> Iterator[Server]:
         "leadflow.wsgi",
         "--workers",
         str(workers),
+        # More than one thread makes gunicorn use its gthread worker class instead of sync.
+        "--threads",
+        str(threads),
         "--bind",
         f"127.0.0.1:{port}",
         # The default 30 s would kill a worker that a loaded machine delays on one request.

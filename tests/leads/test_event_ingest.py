@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from leads import services
 from leads.models import Account, EngagementEvent, Lead
@@ -190,3 +191,20 @@ def test_concurrent_same_event_created_once():
     assert sorted(result.status for result in results) == ["created", "duplicate"]
     assert [result.event_id for result in results if result.status == "created"] == [event.pk]
     assert [result.lead_id for result in results] == [lead.pk, lead.pk]
+
+
+def test_already_stale_lead_enqueued_without_update(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    lead = LeadFactory(score_stale=True)
+    calls = []
+    monkeypatch.setattr(services, "enqueue_rescore", calls.append)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        services.events_ingest(items=[event_body(email=lead.email)])
+
+    assert calls == [[lead.pk]]
+    assert not [query for query in queries if query["sql"].startswith("UPDATE")]
