@@ -54,20 +54,23 @@ ORDER BY external_id
 ON CONFLICT (external_id) DO NOTHING
 RETURNING external_id, id
 """
-_STORED_LEAD_IDS = f"SELECT external_id, lead_id FROM {EVENT_TABLE} WHERE external_id = ANY(%s)"
+# Lists of values go in as one JSON array parameter, unpacked by the server. With an IN list
+# or an array of 1,000 constants the planner estimates each constant, which cost more than
+# the lookup itself (7.5 ms against 2.9 ms for 1,000 external ids), and the client quotes
+# each value. With the unpacked array it uses the index without a second thought.
+_VALUES = "ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))"
+_STORED_LEAD_IDS = (
+    f"SELECT external_id, lead_id FROM {EVENT_TABLE} WHERE external_id = ANY({_VALUES})"
+)
 # Stored addresses are lower-case, and lower(email) is the index of the unique constraint.
-# With some ten thousand leads the planner prefers a sequential scan, which computes
-# lower(email) for every lead: 18 ms against 5 ms through the index for 1,000 addresses
-# among 50,000 leads. With a million leads it picks the index anyway. The three statements
-# go in one round trip; the SELECT is the second result.
-_LEADS_BY_EMAIL = f"""
-SET LOCAL enable_seqscan = off;
-SELECT email, id, score_stale FROM {LEAD_TABLE}
-WHERE lower(email) = ANY(%s) AND email IS NOT NULL;
-RESET enable_seqscan;
-"""
+_LEADS_BY_EMAIL = (
+    f"SELECT email, id, score_stale FROM {LEAD_TABLE} "
+    f"WHERE lower(email) = ANY({_VALUES}) AND email IS NOT NULL"
+)
 _FLAG_STALE = (
-    f"UPDATE {LEAD_TABLE} SET score_stale = true WHERE id = ANY(%s::bigint[]) AND NOT score_stale"
+    f"UPDATE {LEAD_TABLE} SET score_stale = true "
+    "WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)::bigint)) "
+    "AND NOT score_stale"
 )
 
 
@@ -94,7 +97,7 @@ def stored_event_lead_ids(*, external_ids: Sequence[str]) -> dict[str, int]:
     if not external_ids:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_STORED_LEAD_IDS, [list(external_ids)])
+        cursor.execute(_STORED_LEAD_IDS, [_json_array(external_ids)])
         return dict(cursor.fetchall())
 
 
@@ -103,19 +106,14 @@ def leads_by_email(*, emails: Sequence[str]) -> dict[str, tuple[int, bool]]:
     if not emails:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_LEADS_BY_EMAIL, [list(emails)])
-        cursor.nextset()
+        cursor.execute(_LEADS_BY_EMAIL, [_json_array(emails)])
         return {email: (lead_id, stale) for email, lead_id, stale in cursor.fetchall()}
 
 
 def leads_flag_stale(*, lead_ids: Sequence[int]) -> int:
-    """Set score_stale on the leads that do not have it yet; return how many changed.
-
-    One array parameter instead of an IN list of 1,000 placeholders, which the client-side
-    binding of Django's cursor quotes one by one.
-    """
+    """Set score_stale on the leads that do not have it yet; return how many changed."""
     with connection.cursor() as cursor:
-        cursor.execute(_FLAG_STALE, [sorted(lead_ids)])
+        cursor.execute(_FLAG_STALE, [_json_array(sorted(lead_ids))])
         return int(cursor.rowcount)
 
 
@@ -147,6 +145,10 @@ def events_insert(*, rows: Sequence[EventRow], received_at: datetime) -> dict[st
                 )
         cursor.execute(_INSERT_FROM_STAGING, [received_at])
         return dict(cursor.fetchall())
+
+
+def _json_array(values: Sequence[Any]) -> str:
+    return orjson.dumps(list(values)).decode()
 
 
 def _json_text(value: dict[str, Any]) -> str:

@@ -90,6 +90,11 @@ class EventInput:
 
 
 def _text(value: Any, name: str, max_length: int, errors: dict[str, list[str]]) -> str:
+    # The common case first: ingest validates seven text fields of up to 1,000 events a request.
+    if type(value) is str:
+        value = value.strip()
+        if len(value) <= max_length:
+            return value
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
