@@ -213,7 +213,8 @@ def run(arguments: argparse.Namespace, url: str, log_path: Path) -> dict[str, ob
     idempotency = time_idempotency_bookkeeping(stats.sample_body)
 
     api_rows_per_s = arguments.events / api_seconds
-    copy_rows_per_s = max(copy_runs)
+    copy_rows_per_s, copy_cpu = max(copy_runs)
+    api_cpu = cpu["gunicorn_workers_s"] + cpu["postgresql_backends_s"]
     machine["load_average_before_api"] = [round(value, 2) for value in load_before]
     machine["load_average_after_api"] = api_load
     return {
@@ -235,7 +236,11 @@ def run(arguments: argparse.Namespace, url: str, log_path: Path) -> dict[str, ob
             "api_cpu_seconds": cpu,
             "batch_request_p50_ms": round(common.percentile(stats.latencies, 0.50) * 1000, 1),
             "batch_request_p99_ms": round(common.percentile(stats.latencies, 0.99) * 1000, 1),
-            "copy_rows_per_s_runs": [round(value) for value in copy_runs],
+            "copy_rows_per_s_runs": [round(rate) for rate, _ in copy_runs],
+            "copy_cpu_seconds": round(copy_cpu, 1),
+            # Other programs on a shared machine slow both phases by different amounts; CPU
+            # time is less sensitive to them than the wall-clock rates.
+            "cpu_ratio": round(copy_cpu / api_cpu, 3) if api_cpu else None,
             "leads_known": KNOWN_LEADS,
             "leads_created_by_ingest": leads_created,
             "idempotency": idempotency,
@@ -509,8 +514,11 @@ def post_singles(
 # --- COPY floor ---------------------------------------------------------------------------
 
 
-def copy_floor(url: str, runs: int = 2) -> list[float]:
-    """Time COPY of the stored rows back into the emptied table; return rows per second per run."""
+def copy_floor(url: str, runs: int = 2) -> list[tuple[float, float]]:
+    """Time COPY of the stored rows back into the emptied table, `runs` times.
+
+    Returns rows per second and the CPU seconds of the database backend for each run.
+    """
     buffer = io.BytesIO()
     with psycopg.connect(url) as connection, connection.cursor() as cursor:
         with cursor.copy(
@@ -527,13 +535,17 @@ def copy_floor(url: str, runs: int = 2) -> list[float]:
             connection.execute("TRUNCATE leads_engagementevent")
             connection.execute("CHECKPOINT")
         with psycopg.connect(url) as connection, connection.cursor() as cursor:
+            backend = [connection.info.backend_pid]
+            cpu_before = common.cpu_seconds(backend)
             started = time.perf_counter()
             with cursor.copy(f"COPY leads_engagementevent ({EVENT_COLUMNS}) FROM STDIN") as copy:
                 view = memoryview(data)
                 for offset in range(0, len(data), 1 << 20):
                     copy.write(view[offset : offset + (1 << 20)])
             connection.commit()
-            rates.append(rows / (time.perf_counter() - started))
+            rates.append(
+                (rows / (time.perf_counter() - started), common.cpu_seconds(backend) - cpu_before)
+            )
     return rates
 
 
