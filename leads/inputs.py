@@ -324,7 +324,7 @@ def derive_event_external_id(data: dict[str, Any]) -> str:
 def parse_event(data: Any, *, now: datetime | None = None) -> EventInput:
     """Validate one engagement event; raise InputError naming every bad field.
 
-    `now` is the time against which future events are rejected; a caller that validates
+    `now` is the time against which future events are rejected. A caller that validates
     many events passes it once, because reading the clock is a tenth of the cost per event.
     """
     errors: dict[str, list[str]] = {}

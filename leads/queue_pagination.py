@@ -49,8 +49,10 @@ class KeysetOrder:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page starts: after or before the row with `key`, which has `position` rows before it
-    (after) or is at `position` (before). The position is only shown to people."""
+    """The start of a page: the row with `key`, which the page follows or, with `before`, precedes.
+
+    `position` counts the rows before the page, and is only shown to people.
+    """
 
     key: tuple[Any, ...]
     position: int
@@ -217,11 +219,11 @@ class LeadCount:
 
 
 def count_leads(queryset: QuerySet[Lead], page: KeysetPage, limit: int | None = None) -> LeadCount:
-    """Count the leads of `queryset`, of which `page` is a page, as cheaply as the answer allows.
+    """Count the leads of `queryset`, of which `page` is a page, with as little reading as possible.
 
-    A first page without a next page holds them all. Otherwise the planner's estimate
-    decides: above `limit` (COUNT_LIMIT by default) it is the answer, shown as an estimate,
-    and below it the leads are counted, reading at most `limit` + 1 rows. Without an
+    A first page without a next page contains them all. Otherwise the planner's estimate
+    decides: above `limit` (COUNT_LIMIT by default) the estimate is returned, and below it
+    the leads are counted, reading at most `limit` + 1 rows. Without an
     estimate (on SQLite) the bounded count alone decides. The estimate can be off by a wide
     margin for a filter that the statistics do not capture well.
     """

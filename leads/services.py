@@ -149,8 +149,8 @@ def leads_mark_stale(*, lead_ids: Iterable[int], seen_stale: Iterable[int] = ())
     The flag is the durable record: if the broker is down and the task never
     runs, the periodic sweep finds the flag and enqueues the lead again.
     `seen_stale` names leads the caller read with the flag set in this
-    transaction; they are enqueued but not written again, which saves a read
-    of each row (8 ms for 1,000 leads).
+    transaction. They are enqueued but not written again, which saves reading
+    each row (8 ms for 1,000 leads).
     """
     ids = sorted(set(lead_ids))
     if not ids:

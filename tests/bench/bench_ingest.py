@@ -15,7 +15,8 @@ Steps, all in one run:
 3. Post the events in requests of 1,000 from a few client threads, each request with
    its own Idempotency-Key, and check that every event was created.
 4. Read the stored rows back, empty the table, and time a COPY of the same rows into the
-   same table, with the same indexes and constraints, twice; the faster run is the floor.
+   same table, with the same indexes and constraints. Do it twice, and take the faster run
+   as the floor.
 5. Post single events from a few client threads for a fixed time: latency and rate.
 6. Time the idempotency bookkeeping of one 1,000-event response on its own.
 
@@ -472,7 +473,7 @@ def post_batches(port: int, api_key: str, bodies: list[bytes], *, clients: int) 
 def post_singles(
     port: int, api_key: str, known: list[str], *, seconds: float, clients: int
 ) -> dict[str, object]:
-    """Post one event per request from `clients` threads, each waiting for its answer."""
+    """Post one event per request from `clients` threads, each waiting for its response."""
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()

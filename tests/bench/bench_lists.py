@@ -4,10 +4,10 @@ Run with `make bench`, or alone:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m tests.bench.bench_lists
 
-It creates the database lf_bench_lists, fills it by COPY with accounts and 1,000,000
-leads (statuses with a realistic share of MQL, scores and score breakdowns), and then
-times requests inside Django with its test client, in this process: the time from the
-request entering Django to the rendered response, without network or a server. Each
+It creates the database lf_bench_lists and fills it by COPY with accounts and 1,000,000
+leads, with statuses in realistic shares, scores and score breakdowns. Then it times
+requests inside Django with its test client, in this process: the time from the request
+entering Django to the rendered response, without network or a server. Each
 case is repeated and its 95th percentile reported. The result goes to
 docs/benchmarks/lists.json. The database is dropped at the end.
 """

@@ -127,7 +127,7 @@ def test_text_with_control_characters_stored_exactly():
     }
 
 
-def test_second_ingest_in_same_transaction_stores_only_its_events():
+def test_second_ingest_in_transaction_stores_own_events():
     with transaction.atomic():
         first = services.events_ingest(items=[event_body(external_id="evt-1")])
         second = services.events_ingest(items=[event_body(external_id="evt-2")])

@@ -577,7 +577,7 @@ def test_queue_count_above_limit_shows_estimate(marketer_client, monkeypatch):
     assert "about <strong>98,000</strong> matching leads" in html(response)
 
 
-def test_queue_count_below_limit_is_exact_on_later_page(marketer_client, monkeypatch):
+def test_queue_count_exact_on_later_page(marketer_client, monkeypatch):
     monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
     for _ in range(5):
         scored_lead()
@@ -661,7 +661,7 @@ def test_queue_query_count_does_not_grow_with_rows(marketer_client):
 
     assert few == many
     # Session, user, groups, three filter menus, one page of leads. A first page without a
-    # next page holds every matching lead, so it needs no count.
+    # next page contains every matching lead, so it needs no count.
     assert many == 7
 
 
