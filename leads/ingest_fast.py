@@ -59,6 +59,14 @@ RETURNING external_id, id
 # the lookup itself (7.5 ms against 2.9 ms for 1,000 external ids), and the client quotes
 # each value. With the unpacked array it uses the index without a second thought.
 _VALUES = "ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))"
+# A few rows go in with one INSERT … VALUES: the staging table costs three more round trips,
+# which is most of the time of a single-event request.
+MAX_ROWS_WITHOUT_STAGING = 10
+_INSERT_VALUES = (
+    f"INSERT INTO {EVENT_TABLE} (lead_id, kind, url, asset, campaign, occurred_at, properties, "
+    "external_id, source, received_at) VALUES {values} "
+    "ON CONFLICT (external_id) DO NOTHING RETURNING external_id, id"
+)
 _STORED_LEAD_IDS = (
     f"SELECT external_id, lead_id FROM {EVENT_TABLE} WHERE external_id = ANY({_VALUES})"
 )
@@ -126,6 +134,8 @@ def events_insert(*, rows: Sequence[EventRow], received_at: datetime) -> dict[st
     """
     if not rows:
         return {}
+    if len(rows) <= MAX_ROWS_WITHOUT_STAGING:
+        return _insert_values(rows, received_at)
     with connection.cursor() as cursor:
         cursor.execute(_PREPARE_STAGING)
         with cursor.copy(_COPY_STAGING) as copy:
@@ -144,6 +154,28 @@ def events_insert(*, rows: Sequence[EventRow], received_at: datetime) -> dict[st
                     )
                 )
         cursor.execute(_INSERT_FROM_STAGING, [received_at])
+        return dict(cursor.fetchall())
+
+
+def _insert_values(rows: Sequence[EventRow], received_at: datetime) -> dict[str, int]:
+    ordered = sorted(rows, key=lambda row: row.external_id)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)"] * len(ordered))
+    params: list[Any] = []
+    for row in ordered:
+        params += [
+            row.lead_id,
+            row.kind,
+            row.url,
+            row.asset,
+            row.campaign,
+            row.occurred_at,
+            _json_text(row.properties),
+            row.external_id,
+            row.source,
+            received_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_VALUES.format(values=values), params)
         return dict(cursor.fetchall())
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from leads import services
+from leads import ingest_fast, services
 from leads.models import Account, EngagementEvent, Lead
 from tests.api.conftest import event_body
 from tests.factories import AccountFactory, LeadFactory
@@ -107,7 +107,15 @@ def test_concurrent_ingests_share_new_lead():
     assert Account.objects.count() == 1
 
 
-def test_text_with_control_characters_stored_exactly():
+@pytest.fixture(params=["values", "staging"])
+def insert_path(request, monkeypatch):
+    """Run the test through both PostgreSQL inserts: INSERT … VALUES and the staging table."""
+    if request.param == "staging":
+        monkeypatch.setattr(ingest_fast, "MAX_ROWS_WITHOUT_STAGING", 0)
+    return request.param
+
+
+def test_text_with_control_characters_stored_exactly(insert_path):
     """COPY's text format escapes tabs, newlines and backslashes; the values must survive it."""
     body = event_body(
         url="https://example.com/a\tb\\c",
@@ -127,7 +135,7 @@ def test_text_with_control_characters_stored_exactly():
     }
 
 
-def test_second_ingest_in_transaction_stores_own_events():
+def test_second_ingest_in_transaction_stores_own_events(insert_path):
     with transaction.atomic():
         first = services.events_ingest(items=[event_body(external_id="evt-1")])
         second = services.events_ingest(items=[event_body(external_id="evt-2")])
@@ -168,7 +176,7 @@ def test_resend_naming_other_lead_reports_stored_lead():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_same_event_created_once():
+def test_concurrent_same_event_created_once(insert_path):
     """Two requests with the same new event at once: one stores it, the other reports a duplicate."""
     lead = LeadFactory()
     barrier = threading.Barrier(2)
