@@ -204,7 +204,7 @@ def machine_facts(connection: psycopg.Connection | None = None) -> dict[str, obj
         facts["postgresql"] = connection.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
         settings = dict(
             connection.execute(
-                "SELECT name, setting || coalesce(unit, '') FROM pg_settings "
+                "SELECT name, current_setting(name) FROM pg_settings "
                 "WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'work_mem', 'jit')"
             ).fetchall()
         )
