@@ -204,6 +204,8 @@ def _beyond(fields: tuple[str, ...], key: tuple[Any, ...], descending: bool) -> 
     A row comparison such as (fit_score, engagement_score, id) < (70, 52.5, 812) is one
     range of the matching index, where the same condition spelt out with OR is not.
     """
+    # NOTE: Django 5.2 added these row-comparison lookups for composite primary keys. They
+    # are not documented, so a Django upgrade may move them.
     if len(fields) == 1:
         return Q(**{f"{fields[0]}__{'lt' if descending else 'gt'}": key[0]})
     lookup = TupleLessThan if descending else TupleGreaterThan
