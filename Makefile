@@ -43,9 +43,11 @@ migrations-check: $(VENV)/.installed-dev
 
 check: lint typecheck migrations-check test
 
-# Benchmarks need PostgreSQL (DATABASE_URL) and write their results under docs/benchmarks/.
+# Benchmarks need PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL, default database 8);
+# they write docs/benchmarks/*.json. See docs/benchmarks/README.md.
 bench: $(VENV)/.installed-dev
-	$(BIN)/pytest tests/bench -p no:cacheprovider -o addopts="" -s $(PYTEST_ARGS)
+	$(BIN)/python -m tests.bench.bench_ingest $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_lists $(BENCH_ARGS)
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A leadflow worker --loglevel=INFO

@@ -24,6 +24,9 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EVENT_FUTURE_SECONDS = 300
 # The largest primary key a bigint column holds; SQLite raises OverflowError beyond it.
 MAX_ID = 2**63 - 1
+# EventKind.values builds a new list on every access, which cost half of parse_event's time.
+EVENT_KINDS = frozenset(EventKind.values)
+EVENT_KINDS_TEXT = ", ".join(EventKind.values)
 
 LEAD_TEXT_FIELDS = {
     "first_name": 100,
@@ -114,6 +117,16 @@ def unstorable_character(value: Any) -> str | None:
 
 
 def _text(value: Any, name: str, max_length: int, errors: dict[str, list[str]]) -> str:
+    # The common case first: ingest validates seven text fields of up to 1,000 events a request.
+    if type(value) is str:
+        stripped = value.strip()
+        # ASCII text holds no surrogates, so only the rare non-ASCII value pays the full check.
+        if (
+            len(stripped) <= max_length
+            and "\x00" not in stripped
+            and (stripped.isascii() or unstorable_character(stripped) is None)
+        ):
+            return stripped
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -314,7 +327,9 @@ def parse_lead_changes(data: Any) -> dict[str, Any]:
     return changes
 
 
-def _datetime(value: Any, name: str, errors: dict[str, list[str]]) -> datetime | None:
+def _datetime(
+    value: Any, name: str, errors: dict[str, list[str]], now: datetime | None = None
+) -> datetime | None:
     if isinstance(value, datetime):
         parsed: datetime | None = value
     elif isinstance(value, str):
@@ -339,7 +354,7 @@ def _datetime(value: Any, name: str, errors: dict[str, list[str]]) -> datetime |
             f"{value!r} is out of range; send a time between the years 1 and 9999."
         )
         return None
-    if (parsed - timezone.now()).total_seconds() > MAX_EVENT_FUTURE_SECONDS:
+    if (parsed - (now or timezone.now())).total_seconds() > MAX_EVENT_FUTURE_SECONDS:
         errors.setdefault(name, []).append(
             f"{value!r} is in the future; send the time the event happened."
         )
@@ -366,8 +381,12 @@ def derive_event_external_id(data: dict[str, Any]) -> str:
     return f"derived:{digest[:40]}"
 
 
-def parse_event(data: Any) -> EventInput:
-    """Validate one engagement event; raise InputError naming every bad field."""
+def parse_event(data: Any, *, now: datetime | None = None) -> EventInput:
+    """Validate one engagement event; raise InputError naming every bad field.
+
+    `now` is the time against which future events are rejected. A caller that validates
+    many events passes it once, because reading the clock is a tenth of the cost per event.
+    """
     errors: dict[str, list[str]] = {}
     if not isinstance(data, dict):
         raise InputError(
@@ -375,10 +394,11 @@ def parse_event(data: Any) -> EventInput:
         )
 
     kind = data.get("kind")
-    if kind not in EventKind.values:
-        message = f"{kind!r} is not an event kind; use one of {', '.join(EventKind.values)}."
+    # The type check comes first because an unhashable kind, such as a list, fails a set lookup.
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:
+        message = f"{kind!r} is not an event kind; use one of {EVENT_KINDS_TEXT}."
         if kind is None:
-            message = f"Missing; use one of {', '.join(EventKind.values)}."
+            message = f"Missing; use one of {EVENT_KINDS_TEXT}."
         errors.setdefault("kind", []).append(message)
 
     occurred_at = None
@@ -387,7 +407,7 @@ def parse_event(data: Any) -> EventInput:
             "Missing; send the time the event happened, in ISO 8601."
         )
     else:
-        occurred_at = _datetime(data.get("occurred_at"), "occurred_at", errors)
+        occurred_at = _datetime(data.get("occurred_at"), "occurred_at", errors, now)
 
     lead_id = data.get("lead_id")
     if lead_id is not None and (

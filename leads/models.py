@@ -172,7 +172,42 @@ class Lead(models.Model):
             # Stale-score sweep.
             models.Index(fields=["id"], name="lead_score_stale", condition=Q(score_stale=True)),
             models.Index(fields=["-updated_at"], name="lead_updated"),
-            # API lead list: cursor pages in its default order, newest first.
+            # MQL queue page, keyset pages of each sort in leads.page_filters.SORT_KEYS, such
+            # as WHERE status = 'mql' AND (fit_score, engagement_score, id) < (…) ORDER BY
+            # fit_score DESC, engagement_score DESC, id DESC. Partial, so that only MQL
+            # leads pay for them when written.
+            models.Index(
+                fields=["-fit_score", "-engagement_score", "-id"],
+                name="lead_mql_fit",
+                condition=Q(status=LeadStatus.MQL),
+            ),
+            models.Index(
+                fields=["-engagement_score", "-fit_score", "-id"],
+                name="lead_mql_engagement",
+                condition=Q(status=LeadStatus.MQL),
+            ),
+            models.Index(
+                fields=["-status_changed_at", "-id"],
+                name="lead_mql_since",
+                condition=Q(status=LeadStatus.MQL),
+            ),
+            # MQL queue filter menus: one index entry per distinct value, read by the skip
+            # scans of leads.page_selectors.queue_filter_options. The account id lets the
+            # queue count the MQL leads of a region and segment from the index alone.
+            models.Index(
+                fields=["region", "account"],
+                name="lead_mql_region",
+                condition=Q(status=LeadStatus.MQL),
+            ),
+            models.Index(
+                fields=["first_touch_source"],
+                name="lead_mql_source",
+                condition=Q(status=LeadStatus.MQL),
+            ),
+            models.Index(
+                fields=["account"], name="lead_mql_account", condition=Q(status=LeadStatus.MQL)
+            ),
+            # API lead list in its default order: ORDER BY created_at DESC, id DESC.
             models.Index(fields=["-created_at", "-id"], name="lead_created"),
         ]
 

@@ -10,6 +10,7 @@ from django.db.models import F, Q, QuerySet
 
 from leads.models import Lead
 from leads.page_selectors import SCORE_BANDS, QueueFilterOptions, score_band_condition
+from leads.queue_pagination import KeysetOrder
 
 # Each sort ends with the primary key so that pages never repeat or skip a lead when
 # many leads share a score.
@@ -20,6 +21,15 @@ SORT_ORDERINGS: dict[str, tuple[Any, ...]] = {
     "engagement": ("engagement_score", "fit_score", "id"),
     "-mql_since": (F("status_changed_at").desc(nulls_last=True), "-id"),
     "mql_since": (F("status_changed_at").asc(nulls_last=True), "id"),
+}
+# The same sorts for keyset pagination; each has a partial index on the MQL leads.
+SORT_KEYS: dict[str, KeysetOrder] = {
+    "-fit": KeysetOrder(("fit_score", "engagement_score", "id"), descending=True),
+    "fit": KeysetOrder(("fit_score", "engagement_score", "id"), descending=False),
+    "-engagement": KeysetOrder(("engagement_score", "fit_score", "id"), descending=True),
+    "engagement": KeysetOrder(("engagement_score", "fit_score", "id"), descending=False),
+    "-mql_since": KeysetOrder(("status_changed_at", "id"), descending=True, nullable_first=True),
+    "mql_since": KeysetOrder(("status_changed_at", "id"), descending=False, nullable_first=True),
 }
 SORT_CHOICES = [
     ("-fit", "Fit, highest first"),

