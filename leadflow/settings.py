@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "leads",
     "scoring",
     "handoff",
@@ -208,6 +209,9 @@ LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS = int(
 LEADFLOW_WEBHOOK_RETRY_MAX_DELAY_SECONDS = int(
     os.environ.get("LEADFLOW_WEBHOOK_RETRY_MAX_DELAY_SECONDS", "7200")
 )
+# Webhooks to loopback, private and link-local addresses (such as a cloud metadata service) are
+# refused unless this is set, for receivers on the same private network.
+LEADFLOW_WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("LEADFLOW_WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 LEADFLOW_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADFLOW_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 SPECTACULAR_SETTINGS = {
@@ -215,6 +219,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, engagement events, scores and handoffs for B2B manufacturers.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Operation ids and tags start after the version: "leads_list" under the tag "leads".
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # One name per choice set that several fields share, instead of generated hash names.

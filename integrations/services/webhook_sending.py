@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import WebhookAttempt, WebhookDelivery
+from integrations.services.webhook_targets import private_targets_allowed, resolved_host_problem
 from integrations.services.webhooks import enqueue_deliveries
 from integrations.signing import (
     DELIVERY_HEADER,
@@ -123,6 +125,21 @@ def webhook_delivery_attempt(
 
 def post_to_receiver(url: str, body: bytes, headers: dict[str, str]) -> HttpOutcome:
     """POST `body` to `url` once, with short timeouts and without following redirects."""
+    if not private_targets_allowed():
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        # NOTE: httpx resolves the name again, so a DNS answer that changes between the two
+        # lookups can still reach a private address.
+        problem = resolved_host_problem(parts.hostname or "", port)
+        if problem:
+            return HttpOutcome(
+                None,
+                "",
+                f"Not sent because {problem}; webhooks go to public addresses only.",
+                False,
+                None,
+                0,
+            )
     timeout = httpx.Timeout(
         settings.LEADFLOW_WEBHOOK_TIMEOUT_SECONDS,
         connect=min(3.0, settings.LEADFLOW_WEBHOOK_TIMEOUT_SECONDS),

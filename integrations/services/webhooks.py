@@ -29,6 +29,7 @@ from integrations.errors import (
 )
 from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEventType
 from integrations.services.users import Actor, stored_user
+from integrations.services.webhook_targets import literal_host_problem, private_targets_allowed
 from leadflow.celery import app as celery_app
 from leadflow.errors import NotFoundError
 
@@ -64,8 +65,15 @@ def clean_webhook_url(url: str) -> str:
             "authenticated by their signature.",
             extra={"fields": {"url": ["Remove the user name and password."]}},
         )
-    # TODO: URLs that resolve to private or link-local addresses are accepted; admins are
-    # trusted to register only their own systems.
+    problem = (
+        None if private_targets_allowed() else literal_host_problem(urlsplit(url).hostname or "")
+    )
+    if problem:
+        raise InvalidWebhookEndpoint(
+            f"Webhook URL {url!r} is refused because {problem}; register a public address, or set "
+            "LEADFLOW_WEBHOOK_ALLOW_PRIVATE_TARGETS=true for receivers on your private network.",
+            extra={"fields": {"url": ["Use a public host name or address."]}},
+        )
     return url
 
 

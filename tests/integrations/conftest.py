@@ -18,6 +18,12 @@ from leadflow.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True)
+def private_webhook_targets(settings):
+    """Let webhooks reach the test receivers on 127.0.0.1; the refusal has tests of its own."""
+    settings.LEADFLOW_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
+@pytest.fixture(autouse=True)
 def isolated_cache(settings):
     """Give each test its own in-memory cache, so throttle counters never leak between tests."""
     settings.CACHES = {
