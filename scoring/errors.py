@@ -34,3 +34,13 @@ class NoActiveRuleSet(ConflictError):
 
 class RescoreRunNotFound(NotFoundError):
     code = "rescore_run_not_found"
+
+
+class RuleSetChanged(ConflictError):
+    """A draft was edited by someone else since the editor loaded it."""
+
+    code = "ruleset_changed"
+
+
+class SimulationNotFound(NotFoundError):
+    code = "simulation_not_found"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scoring.errors import RuleSetNotFound
-from scoring.models import RuleSet
+from scoring.models import RescoreRun, RuleSet, Simulation
 
 
 def ruleset_active() -> RuleSet | None:
@@ -21,3 +21,13 @@ def ruleset_by_version(version: int) -> RuleSet:
             f"Rule set version {version} does not exist; existing versions: {known or 'none'}."
         )
     return ruleset
+
+
+def simulation_latest(*, ruleset: RuleSet) -> Simulation | None:
+    """Return the newest simulation of a rule set, or None."""
+    return Simulation.objects.filter(ruleset=ruleset).order_by("-created_at", "-id").first()
+
+
+def rescore_run_latest() -> RescoreRun | None:
+    """Return the newest full rescore run, whose progress the versions page shows."""
+    return RescoreRun.objects.select_related("ruleset").order_by("-created_at", "-id").first()

@@ -16,7 +16,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -46,9 +46,11 @@ from scoring.engine import (
     lead_values,
     score_lead,
 )
-from scoring.errors import InvalidRuleSet, NoActiveRuleSet, RescoreRunNotFound, RuleSetNotFound
-from scoring.models import RescoreRun, RuleSet
-from scoring.rules import CompiledRuleSet, compile_ruleset, validate_document
+from scoring.errors import NoActiveRuleSet, RescoreRunNotFound, RuleSetNotFound
+from scoring.models import RescoreRun, RuleSet, RuleSetChange, Simulation
+from scoring.rules import CompiledRuleSet, compile_ruleset, document_from_ruleset
+from scoring.rules.diff import describe_changes
+from scoring.rulesets import ruleset_change_record, ruleset_import
 from scoring.selectors import ruleset_active
 from scoring.sql import RescoreStatement, build_rescore_statement, events_since
 
@@ -94,35 +96,20 @@ class RescoreResult:
 
 
 def ruleset_load(
-    *, document: Any, actor: AbstractBaseUser | None = None, publish: bool = False
+    *,
+    document: Any,
+    actor: AbstractBaseUser | None = None,
+    publish: bool = False,
+    source: str = "",
 ) -> RuleSet:
     """Store a validated rule-set document as the next version, a draft unless `publish`.
 
     Publishing archives the previous published version in the same transaction
     and starts a full rescore after commit. Raises InvalidRuleSet with the
-    errors by path; nothing is stored then.
+    errors by path; nothing is stored then. `source` names the file in the history.
     """
-    normalised, errors = validate_document(document)
-    if errors:
-        raise InvalidRuleSet(errors)
-
-    user = _user(actor)
     with transaction.atomic():
-        # Locking the newest version serialises concurrent loads, which would pick the same number.
-        latest = RuleSet.objects.select_for_update().order_by("-version").first()
-        try:
-            with transaction.atomic():
-                ruleset = RuleSet.objects.create(
-                    version=(latest.version if latest else 0) + 1,
-                    status=RuleSet.Status.DRAFT,
-                    created_by=user,
-                    updated_by=user,
-                    **normalised,
-                )
-        except IntegrityError as error:
-            raise ConflictError(
-                "Another rule set was saved at the same moment; load the file again."
-            ) from error
+        ruleset = ruleset_import(document=document, actor=actor, source=source)
         if publish:
             ruleset_publish(ruleset_id=ruleset.pk, actor=actor)
             ruleset.refresh_from_db()
@@ -155,11 +142,10 @@ def ruleset_publish(*, ruleset_id: int, actor: AbstractBaseUser | None = None) -
         # The stored rules may have been edited since they were loaded; never publish invalid ones.
         compile_ruleset(ruleset)
 
-        previous = list(
-            RuleSet.objects.select_for_update()
-            .filter(status=RuleSet.Status.PUBLISHED)
-            .values_list("pk", flat=True)
+        previous_rulesets = list(
+            RuleSet.objects.select_for_update().filter(status=RuleSet.Status.PUBLISHED)
         )
+        previous = [item.pk for item in previous_rulesets]
         RuleSet.objects.filter(pk__in=previous).update(
             status=RuleSet.Status.ARCHIVED, updated_by=user, updated_at=timezone.now()
         )
@@ -171,6 +157,12 @@ def ruleset_publish(*, ruleset_id: int, actor: AbstractBaseUser | None = None) -
             update_fields=["status", "published_at", "published_by", "updated_by", "updated_at"]
         )
         run = rescore_run_create(ruleset=ruleset, actor=actor)
+        ruleset_change_record(
+            ruleset=ruleset,
+            action=RuleSetChange.Action.PUBLISHED,
+            actor=actor,
+            details=_publish_details(ruleset, previous_rulesets, run),
+        )
 
     logger.info(
         "Published rule set version %s, archived %s, rescore run %s queued",
@@ -180,6 +172,17 @@ def ruleset_publish(*, ruleset_id: int, actor: AbstractBaseUser | None = None) -
         extra={"ruleset_id": ruleset.pk, "rescore_run_id": run.pk},
     )
     return run
+
+
+def _publish_details(
+    ruleset: RuleSet, previous_rulesets: list[RuleSet], run: RescoreRun
+) -> list[str]:
+    details = [f"published v{ruleset.version}; full rescore run {run.pk} queued"]
+    for previous in previous_rulesets:
+        details.append(f"archived v{previous.version}")
+        changes = describe_changes(document_from_ruleset(previous), document_from_ruleset(ruleset))
+        details += [f"against v{previous.version}: {line}" for line in changes]
+    return details
 
 
 def rescore_run_create(*, ruleset: RuleSet, actor: AbstractBaseUser | None = None) -> RescoreRun:
@@ -259,7 +262,7 @@ def _score_leads_python(
         row["pk"]: row
         for row in Account.objects.filter(pk__in=account_ids).values("pk", *ACCOUNT_VALUE_FIELDS)
     }
-    events = _events_by_lead(compiled, [lead.pk for lead in leads], now)
+    events = events_by_lead(compiled, [lead.pk for lead in leads], now)
 
     for lead in leads:
         result = score_lead(
@@ -289,15 +292,25 @@ def _score_leads_python(
     return [lead.pk for lead in leads]
 
 
-def _events_by_lead(
-    compiled: CompiledRuleSet, lead_ids: list[int], now: datetime
+def events_by_lead(
+    compiled: CompiledRuleSet,
+    lead_ids: list[int],
+    now: datetime,
+    *,
+    until: datetime | None = None,
 ) -> dict[int, list[EventValues]]:
+    """Load the events of the leads that the rule set can count at `now`, grouped by lead.
+
+    `until` leaves out events that occurred after it, for scoring as of a past moment.
+    """
     kinds = {kind for rule in compiled.engagement_rules for kind in rule.kinds}
     kinds |= set(compiled.fast_track_kinds)
     queryset = EngagementEvent.objects.filter(lead_id__in=lead_ids, kind__in=kinds)
     since = events_since(compiled)
     if since is not None:
         queryset = queryset.filter(occurred_at__gte=now - since)
+    if until is not None:
+        queryset = queryset.filter(occurred_at__lte=until)
 
     events: dict[int, list[EventValues]] = {}
     for lead_id, event_id, kind, url, asset, campaign, occurred_at in queryset.values_list(
@@ -580,11 +593,16 @@ def _rescore_run_finish(run_id: int, status: str, *, error: str = "") -> Rescore
 # Stale scores.
 
 
-def stale_scores_enqueue(*, limit: int = SWEEP_MAX_LEADS) -> int:
+def stale_scores_enqueue(
+    *, limit: int = SWEEP_MAX_LEADS, stall_seconds: int = RESCORE_RUN_STALL_SECONDS
+) -> int:
     """Enqueue rescoring of up to `limit` leads whose score is stale, and of stalled rescore runs.
 
     This is how scores catch up after the broker was down when their input
-    changed. Returns the number of leads enqueued.
+    changed, and how a run resumes after its worker died. A run or simulation
+    without progress for `stall_seconds` counts as stalled; a stalled
+    simulation is marked failed, to be run again by a person. Returns the
+    number of leads enqueued.
     """
     if ruleset_active() is None:
         logger.warning("No published rule set; stale leads are not enqueued")
@@ -598,7 +616,7 @@ def stale_scores_enqueue(*, limit: int = SWEEP_MAX_LEADS) -> int:
     for start in range(0, len(lead_ids), RESCORE_BATCH_SIZE):
         enqueue_rescore(lead_ids[start : start + RESCORE_BATCH_SIZE])
 
-    stalled_before = timezone.now() - timedelta(seconds=RESCORE_RUN_STALL_SECONDS)
+    stalled_before = timezone.now() - timedelta(seconds=stall_seconds)
     stalled = list(
         RescoreRun.objects.filter(
             status__in=[RescoreRun.Status.QUEUED, RescoreRun.Status.RUNNING],
@@ -608,7 +626,20 @@ def stale_scores_enqueue(*, limit: int = SWEEP_MAX_LEADS) -> int:
     for run_id in stalled:
         _enqueue_rescore_all(run_id)
 
+    failed_simulations = Simulation.objects.filter(
+        status__in=[Simulation.Status.QUEUED, Simulation.Status.RUNNING],
+        updated_at__lt=stalled_before,
+    ).update(
+        status=Simulation.Status.FAILED,
+        error="The simulation stopped making progress, probably because its worker stopped; "
+        "run it again.",
+        finished_at=timezone.now(),
+    )
+
     logger.info(
-        "Sweep enqueued %s stale leads and %s stalled rescore runs", len(lead_ids), len(stalled)
+        "Sweep enqueued %s stale leads and %s stalled rescore runs; %s stalled simulations failed",
+        len(lead_ids),
+        len(stalled),
+        failed_simulations,
     )
     return len(lead_ids)

@@ -118,6 +118,93 @@ RETURNING target.id
     return RescoreStatement(sql=sql, params=p.values)
 
 
+# Score histograms have buckets of ten points: below 0, 0 to 9, ..., 90 to 99, 100 and above.
+HISTOGRAM_BUCKETS = 12
+HISTOGRAM_SERIES = ("fit_before", "fit_after", "engagement_before", "engagement_after")
+
+
+@dataclass
+class SimulationStatement:
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def execute(
+        self, *, first_id: int, last_id: int, now: datetime
+    ) -> list[tuple[str, int | None, int, list[int] | None]]:
+        """Simulate leads first_id..last_id in the caller's transaction, which it does not change.
+
+        Returns rows of (series, bucket, count, lead ids): one per histogram
+        bucket with leads, then ("enter", None, count, the first ids) for the
+        leads that would become MQL and the same for "leave".
+        """
+        params = {**self.params, "first_id": first_id, "last_id": last_id, "now": now}
+        with connection.cursor() as cursor:
+            set_local_options(cursor)
+            cursor.execute(self.sql, params)
+            return [tuple(row) for row in cursor.fetchall()]  # type: ignore[misc]
+
+
+def build_simulation_statement(
+    ruleset: CompiledRuleSet, *, sample_size: int
+) -> SimulationStatement:
+    """Generate the SELECT that compares a chunk's stored scores with the rule set's scores.
+
+    It reuses the scoring query of the rescore without the breakdown, and
+    applies the qualification of scoring.services._qualify: a new lead, or a
+    nurture lead with an event after its move to nurture, enters MQL when it
+    passes the thresholds or is fast-tracked; an MQL that no longer passes
+    would leave, although scores never demote a lead.
+    """
+    p = _Params()
+    scores = scoring_query(ruleset, p, breakdown=False)
+    fit_threshold = p(ruleset.fit_threshold, "integer")
+    engagement_threshold = p(ruleset.engagement_threshold, "float8")
+    histograms = " UNION ALL ".join(
+        f"SELECT {p(series, 'text')} AS series, {_bucket(column)} AS bucket, "
+        "COUNT(*)::integer AS leads, NULL::bigint[] AS lead_ids "
+        f"FROM compared GROUP BY 2"
+        for series, column in zip(
+            HISTOGRAM_SERIES,
+            ("fit_before", "fit_after", "engagement_before", "engagement_after"),
+            strict=True,
+        )
+    )
+    sample = p(sample_size, "integer")
+    sql = f"""
+WITH compared AS MATERIALIZED (
+    SELECT l.id, l.status, l.fit_score AS fit_before, l.engagement_score AS engagement_before,
+           s.fit_score AS fit_after, s.engagement_score::float8 AS engagement_after,
+           (s.fit_score >= {fit_threshold}
+            AND (s.engagement_score::float8 >= {engagement_threshold}
+                 OR s.fast_track IS NOT NULL)) AS qualifies,
+           (l.status = 'new'
+            OR (l.status = 'nurture'
+                AND (l.status_changed_at IS NULL
+                     OR EXISTS (SELECT 1 FROM {EVENT_TABLE} AS later
+                                WHERE later.lead_id = l.id
+                                  AND later.occurred_at > l.status_changed_at)))) AS may_enter
+    FROM ({scores}) AS s
+    JOIN {LEAD_TABLE} AS l ON l.id = s.lead_id
+)
+{histograms}
+UNION ALL
+SELECT 'enter', NULL, COUNT(*)::integer, (array_agg(id ORDER BY id))[1:{sample}]
+FROM compared WHERE may_enter AND qualifies
+UNION ALL
+SELECT 'leave', NULL, COUNT(*)::integer, (array_agg(id ORDER BY id))[1:{sample}]
+FROM compared WHERE status = 'mql' AND NOT qualifies
+"""
+    return SimulationStatement(sql=sql, params=p.values)
+
+
+def _bucket(column: str) -> str:
+    """Number the histogram bucket of a score as scoring.simulation.histogram_bucket does."""
+    return (
+        f"CASE WHEN {column} < 0 THEN 0 WHEN {column} >= 100 THEN {HISTOGRAM_BUCKETS - 1} "
+        f"ELSE floor({column} / 10)::integer + 1 END"
+    )
+
+
 def scoring_query(
     ruleset: CompiledRuleSet, p: _Params, *, breakdown: bool, version: str | None = None
 ) -> str:

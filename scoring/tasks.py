@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
-from scoring import services
+from scoring import services, simulation
 from scoring.models import RescoreRun
 
 logger = logging.getLogger(__name__)
@@ -64,3 +64,10 @@ def rescore_all(run_id: int) -> dict[str, Any]:
                 exc_info=True,
             )
     return {"run_id": run.pk, "status": run.status, "done_leads": run.done_leads}
+
+
+@shared_task(name="scoring.simulate", soft_time_limit=1800, time_limit=1860)
+def simulate(simulation_id: int) -> dict[str, Any]:
+    """Run a queued simulation; a second delivery finds it started and returns."""
+    result = simulation.simulation_run(simulation_id=simulation_id)
+    return {"simulation_id": result.pk, "status": result.status, "leads": result.done_leads}
