@@ -380,6 +380,41 @@ WHERE l.id BETWEEN %(first_id)s AND %(last_id)s
 """
 
 
+def refresh_account_rollups_sql(*, first_id: int, last_id: int) -> int:
+    """Recompute the roll-ups of accounts first_id..last_id in one statement; return rows changed.
+
+    The accounts are locked in id order first. Accounts whose numbers did not
+    change are not written.
+    """
+    sql = f"""
+WITH locked AS (
+    SELECT id FROM {ACCOUNT_TABLE}
+    WHERE id BETWEEN %(first_id)s AND %(last_id)s
+    ORDER BY id
+    FOR UPDATE
+),
+totals AS (
+    SELECT locked.id,
+           COALESCE(SUM(l.engagement_score), 0) AS engagement_score,
+           COUNT(l.id) FILTER (WHERE l.engagement_score > 0) AS engaged_contacts
+    FROM locked
+    LEFT JOIN {LEAD_TABLE} AS l ON l.account_id = locked.id
+    GROUP BY locked.id
+)
+UPDATE {ACCOUNT_TABLE} AS a
+SET engagement_score = totals.engagement_score,
+    engaged_contacts = totals.engaged_contacts
+FROM totals
+WHERE a.id = totals.id
+  AND (a.engagement_score <> totals.engagement_score
+       OR a.engaged_contacts <> totals.engaged_contacts)
+"""
+    with connection.cursor() as cursor:
+        set_local_options(cursor)
+        cursor.execute(sql, {"first_id": first_id, "last_id": last_id})
+        return int(cursor.rowcount)
+
+
 def events_since(ruleset: CompiledRuleSet) -> timedelta | None:
     """Return the oldest event age that any rule counts plus a day of margin.
 
