@@ -206,6 +206,9 @@ SPECTACULAR_SETTINGS = {
     # One name per choice set that several fields share, instead of generated hash names.
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
+        "RuleSetStatusEnum": "scoring.models.RuleSet.Status",
+        # Rescore runs and simulations share one set of statuses.
+        "ScoringJobStatusEnum": "scoring.models.RescoreRun.Status",
         "EventKindEnum": "leads.models.EventKind",
         "WebhookEventTypeEnum": "integrations.models.WebhookEventType",
         "WebhookDeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",

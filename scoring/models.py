@@ -160,6 +160,33 @@ class RescoreRun(models.Model):
             return 100.0 if self.status == self.Status.DONE else 0.0
         return min(100.0, 100.0 * self.done_leads / self.total_leads)
 
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds from the start to the end, or to the latest progress while it runs."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.updated_at
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+    @property
+    def leads_per_second(self) -> float | None:
+        elapsed = self.elapsed_seconds
+        if not elapsed or not self.done_leads:
+            return None
+        return self.done_leads / elapsed
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimate the seconds to finish at the rate so far; None before the first chunk."""
+        rate = self.leads_per_second
+        if rate is None or self.is_finished:
+            return None
+        return max(self.total_leads - self.done_leads, 0) / rate
+
 
 class Simulation(models.Model):
     """A dry run of a rule set against every current lead; nothing but this row is written.
@@ -208,3 +235,8 @@ class Simulation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def result_or_none(self) -> dict[str, Any] | None:
+        """Return the result once the simulation is done, else None."""
+        return self.result if self.status == self.Status.DONE else None
