@@ -123,6 +123,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
+# Leads per chunk of a full rescore run by a worker; each chunk is one transaction.
+LEADFLOW_RESCORE_CHUNK_SIZE = int(os.environ.get("LEADFLOW_RESCORE_CHUNK_SIZE", "2000"))
 CELERY_BEAT_SCHEDULE = {
     "scoring-sweep-stale-leads": {
         "task": "scoring.sweep_stale_leads",

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -53,7 +54,11 @@ def sweep_stale_leads() -> int:
 )
 def rescore_all(run_id: int) -> dict[str, Any]:
     """Continue a full rescore run; enqueue the next task when the time budget is used up."""
-    run = services.rescore_all(run_id=run_id, time_budget_seconds=RESCORE_ALL_TIME_BUDGET_SECONDS)
+    run = services.rescore_all(
+        run_id=run_id,
+        chunk_size=settings.LEADFLOW_RESCORE_CHUNK_SIZE,
+        time_budget_seconds=RESCORE_ALL_TIME_BUDGET_SECONDS,
+    )
     if run.status == RescoreRun.Status.RUNNING:
         try:
             rescore_all.apply_async(args=[run_id])
