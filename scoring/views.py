@@ -295,7 +295,7 @@ def _detail_context(ruleset: RuleSet, *, editing: str = "", form: Any = None) ->
     }
     for section in SECTIONS:
         context[f"{section.replace('-', '_')}_form"] = (
-            form if editing == section else _section_form(section, document)
+            form if editing == section and form is not None else _section_form(section, document)
         )
     for kind, list_name in RULE_LISTS.items():
         context[f"{kind}_rows"] = _rule_rows(kind, document[list_name], editing, form)
@@ -533,11 +533,14 @@ def simulation_panel(request: HttpRequest, simulation_id: int) -> HttpResponse:
 
 
 def _simulation_response(request: HttpRequest, found: Simulation) -> HttpResponse:
+    found.ruleset = RuleSet.objects.select_related("updated_by").get(pk=found.ruleset_id)
     context = {
         "simulation": found,
         "ruleset": found.ruleset,
         "simulation_outdated": found.ruleset_revision != found.ruleset.revision,
         "movers": selectors.simulation_movers(found),
+        # The draft bar names the simulation's state, so it follows the panel.
+        "refresh_bar": True,
     }
     return render(request, "scoring/_simulation.html", context)
 
