@@ -220,9 +220,12 @@ def _user(actor: AbstractBaseUser | None) -> Any:
 def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> RescoreResult:
     """Recompute the scores of the leads with the active rule set and qualify those that pass.
 
-    Works in batches of RESCORE_BATCH_SIZE, each in one transaction that locks
-    the batch's lead rows before reading their events, so concurrent runs for
-    the same lead serialise and the last one writes the newest state. Ids that
+    Works in batches of RESCORE_BATCH_SIZE, each in one transaction. On
+    PostgreSQL a batch is one set-based UPDATE, the full rescore's statement
+    by lead ids; it keeps a score that a newer run already wrote and a lead
+    marked stale after its snapshot, whose own task follows. Elsewhere the
+    Python scorer locks the batch's lead rows before reading their events.
+    Either way concurrent runs for one lead leave the newest state. Ids that
     no longer exist are returned in `missing`.
     """
     ids = sorted(set(lead_ids))
@@ -231,17 +234,27 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> Re
         logger.warning("No published rule set; %s leads stay stale", len(ids))
         return RescoreResult(scored=0, entered_mql=0, missing=[])
     compiled = compile_ruleset(ruleset)
+    statement = (
+        build_rescore_statement(compiled, by_ids=True)
+        if connection.vendor == "postgresql"
+        else None
+    )
 
     scored = entered = 0
     missing: list[int] = []
     for start in range(0, len(ids), RESCORE_BATCH_SIZE):
         batch = ids[start : start + RESCORE_BATCH_SIZE]
         with transaction.atomic():
-            written = _score_leads_python(compiled, batch, now or timezone.now())
-            entered += _qualify(compiled, Lead.objects.filter(pk__in=written))
-            _refresh_account_rollups(Lead.objects.filter(pk__in=written))
+            if statement is not None:
+                written = statement.execute(lead_ids=batch, now=now or timezone.now())
+            else:
+                written = _score_leads_python(compiled, batch, now or timezone.now())
+            batch_entered = _qualify(compiled, Lead.objects.filter(pk__in=written))
+            _refresh_rollups_of_leads(written)
+            _commit_without_flush_wait_unless(moved=batch_entered)
+        entered += batch_entered
         scored += len(written)
-        missing += sorted(set(batch) - set(written))
+        missing += _missing(batch, written)
 
     logger.info(
         "Rescored %s leads with rule set version %s, %s entered MQL, %s missing",
@@ -251,6 +264,48 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> Re
         len(missing),
     )
     return RescoreResult(scored=scored, entered_mql=entered, missing=missing)
+
+
+def _commit_without_flush_wait_unless(*, moved: int) -> None:
+    """Let a transaction that wrote only scores commit without waiting for its WAL flush.
+
+    Scores, roll-ups and a rescore run's progress are derived from the events
+    and written again by the next scoring. If PostgreSQL crashes before the
+    flush, the leads come back stale, as their ingest left them, and the sweep
+    scores them again; a run resumes from an earlier chunk. A transaction that
+    moved leads to MQL waits for the flush as usual, because its audit rows
+    and webhooks must not be lost. Later flushed commits cover earlier ones,
+    since the WAL is written in order.
+    """
+    # Inside a caller's transaction the setting would cover the caller's writes too.
+    outermost = not connection.savepoint_ids
+    if moved == 0 and outermost and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def _missing(batch: list[int], written: list[int]) -> list[int]:
+    """Return the ids of the batch that no lead has; a lead left unwritten may still exist."""
+    unwritten = set(batch) - set(written)
+    if not unwritten:
+        return []
+    existing = set(Lead.objects.filter(pk__in=unwritten).values_list("pk", flat=True))
+    return sorted(unwritten - existing)
+
+
+def _refresh_rollups_of_leads(lead_ids: list[int]) -> None:
+    if connection.vendor != "postgresql":
+        _refresh_account_rollups(Lead.objects.filter(pk__in=lead_ids))
+        return
+    account_ids = sorted(
+        set(
+            Lead.objects.filter(pk__in=lead_ids, account__isnull=False).values_list(
+                "account_id", flat=True
+            )
+        )
+    )
+    if account_ids:
+        refresh_account_rollups_sql(account_ids=account_ids)
 
 
 def _score_leads_python(
@@ -609,6 +664,7 @@ def _rescore_chunk(
             _score_leads_python(compiled, chunk_ids, now)
         chunk = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
         entered = _qualify(compiled, chunk)
+        _commit_without_flush_wait_unless(moved=entered)
 
         run.last_lead_id = last_id
         run.done_leads = F("done_leads") + len(chunk_ids)

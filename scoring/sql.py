@@ -15,6 +15,7 @@ arithmetic as scoring.engine, and tests compare the two row by row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,10 +71,29 @@ class RescoreStatement:
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def execute(self, *, first_id: int, last_id: int, now: datetime) -> list[int]:
-        """Rescore leads first_id..last_id (inclusive); return the ids of the leads written."""
-        params = {**self.params, "first_id": first_id, "last_id": last_id, "now": now}
-        with transaction.atomic(), connection.cursor() as cursor:
+    def execute(
+        self,
+        *,
+        now: datetime,
+        first_id: int | None = None,
+        last_id: int | None = None,
+        lead_ids: Sequence[int] | None = None,
+    ) -> list[int]:
+        """Rescore leads first_id..last_id (inclusive), or `lead_ids` for a statement built by ids.
+
+        Returns the ids of the leads written. A lead that a newer scoring
+        already wrote, or that was marked stale after the statement's
+        snapshot, is left as it is and not returned.
+        """
+        params = {
+            **self.params,
+            "first_id": first_id,
+            "last_id": last_id,
+            "lead_ids": list(lead_ids or []),
+            "now": now,
+        }
+        # A transaction of its own when called alone, for the SET LOCAL options; none nested.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             set_local_options(cursor)
             cursor.execute(self.sql, params)
             return [row[0] for row in cursor.fetchall()]
@@ -89,16 +109,22 @@ def set_local_options(cursor: Any) -> None:
     The random page cost of a cached table lets the planner look up a chunk's
     accounts by primary key instead of reading the whole accounts table.
     """
-    cursor.execute("SET LOCAL jit = off")
-    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-    cursor.execute("SET LOCAL random_page_cost = 1.1")
+    # One round trip for the three settings.
+    cursor.execute(
+        "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+        "SET LOCAL random_page_cost = 1.1"
+    )
 
 
-def build_rescore_statement(ruleset: CompiledRuleSet) -> RescoreStatement:
-    """Generate the UPDATE for one chunk; `first_id`, `last_id` and `now` are bound per chunk."""
+def build_rescore_statement(ruleset: CompiledRuleSet, *, by_ids: bool = False) -> RescoreStatement:
+    """Generate the UPDATE for one chunk; `first_id`, `last_id` and `now` are bound per chunk.
+
+    With `by_ids` the statement scores the leads of a `lead_ids` list instead
+    of a range, as incremental scoring needs for the leads of a batch.
+    """
     p = _Params()
     version = p(ruleset.version, "integer")
-    scores = scoring_query(ruleset, p, breakdown=True, version=version)
+    scores = scoring_query(ruleset, p, breakdown=True, version=version, by_ids=by_ids)
     sql = f"""
 UPDATE {LEAD_TABLE} AS target
 SET fit_score = result.fit_score,
@@ -206,7 +232,12 @@ def _bucket(column: str) -> str:
 
 
 def scoring_query(
-    ruleset: CompiledRuleSet, p: _Params, *, breakdown: bool, version: str | None = None
+    ruleset: CompiledRuleSet,
+    p: _Params,
+    *,
+    breakdown: bool,
+    version: str | None = None,
+    by_ids: bool = False,
 ) -> str:
     """Build a SELECT that scores the leads `first_id`..`last_id` as of `now` without writing.
 
@@ -221,7 +252,7 @@ def scoring_query(
     fit_groups = ruleset.fit_groups()
     engagement_groups = ruleset.engagement_groups()
 
-    base = _base_query(ruleset, p, with_details=breakdown)
+    base = _base_query(ruleset, p, with_details=breakdown, by_ids=by_ids)
     points = [
         f"round({_clamp(f'raw_{index}', _cap_param(rule.cap, p))}, 2) AS pts_{index}"
         for index, rule in enumerate(engagement_rules)
@@ -294,7 +325,9 @@ def _step(query: str, alias: str, columns: list[str]) -> str:
     return f"SELECT {alias}.*, {', '.join(columns)} FROM ({query}) AS {alias} OFFSET 0"
 
 
-def _base_query(ruleset: CompiledRuleSet, p: _Params, *, with_details: bool) -> str:
+def _base_query(
+    ruleset: CompiledRuleSet, p: _Params, *, with_details: bool, by_ids: bool = False
+) -> str:
     """Select each lead of the chunk with its fit rule points and its engagement aggregates.
 
     The events are read newest first, so the first fast-track event and the
@@ -367,7 +400,7 @@ LEFT JOIN (
                    GREATEST(EXTRACT(EPOCH FROM (%(now)s::timestamptz - e.occurred_at))::float8,
                             0::float8) / {SECONDS_PER_DAY!r}::float8 AS age_days
             FROM {EVENT_TABLE} AS e
-            WHERE e.lead_id BETWEEN %(first_id)s AND %(last_id)s
+            WHERE {_lead_condition("e.lead_id", by_ids)}
               AND e.kind = ANY({p(event_kinds, "text[]")})
               {since_filter}
             OFFSET 0
@@ -376,20 +409,37 @@ LEFT JOIN (
     ) AS ev
     GROUP BY ev.lead_id
 ) AS agg ON agg.lead_id = l.id
-WHERE l.id BETWEEN %(first_id)s AND %(last_id)s
+WHERE {_lead_condition("l.id", by_ids)}
 """
 
 
-def refresh_account_rollups_sql(*, first_id: int, last_id: int) -> int:
-    """Recompute the roll-ups of accounts first_id..last_id in one statement; return rows changed.
+def _lead_condition(column: str, by_ids: bool) -> str:
+    if by_ids:
+        return f"{column} = ANY(%(lead_ids)s::bigint[])"
+    return f"{column} BETWEEN %(first_id)s AND %(last_id)s"
 
-    The accounts are locked in id order first. Accounts whose numbers did not
-    change are not written.
+
+def refresh_account_rollups_sql(
+    *,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    account_ids: Sequence[int] | None = None,
+) -> int:
+    """Recompute the roll-ups of accounts first_id..last_id, or of `account_ids`; return rows changed.
+
+    The accounts are locked in id order first, the order every caller uses,
+    so two refreshes that share accounts cannot deadlock. Accounts whose
+    numbers did not change are not written.
     """
+    condition = (
+        "id = ANY(%(account_ids)s::bigint[])"
+        if account_ids is not None
+        else "id BETWEEN %(first_id)s AND %(last_id)s"
+    )
     sql = f"""
 WITH locked AS (
     SELECT id FROM {ACCOUNT_TABLE}
-    WHERE id BETWEEN %(first_id)s AND %(last_id)s
+    WHERE {condition}
     ORDER BY id
     FOR UPDATE
 ),
@@ -409,9 +459,10 @@ WHERE a.id = totals.id
   AND (a.engagement_score <> totals.engagement_score
        OR a.engaged_contacts <> totals.engaged_contacts)
 """
+    params = {"first_id": first_id, "last_id": last_id, "account_ids": list(account_ids or [])}
     with connection.cursor() as cursor:
         set_local_options(cursor)
-        cursor.execute(sql, {"first_id": first_id, "last_id": last_id})
+        cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 

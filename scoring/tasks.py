@@ -26,6 +26,8 @@ RESCORE_ALL_TIME_BUDGET_SECONDS = 300
 
 @shared_task(
     name="scoring.rescore_leads",
+    # Nothing reads the result; storing one per batch only costs a round trip to the backend.
+    ignore_result=True,
     soft_time_limit=240,
     time_limit=300,
     autoretry_for=(DatabaseOperationalError,),
