@@ -222,9 +222,10 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> Re
 
     Works in batches of RESCORE_BATCH_SIZE, each in one transaction. On
     PostgreSQL a batch is one set-based UPDATE, the full rescore's statement
-    by lead ids; it keeps a score that a newer run already wrote and a lead
-    marked stale after its snapshot, whose own task follows. Elsewhere the
-    Python scorer locks the batch's lead rows before reading their events.
+    by lead ids. It leaves alone a score that a newer run already wrote, and
+    a lead marked stale after its snapshot, because that lead's own task
+    follows. Elsewhere the Python scorer locks the batch's lead rows before
+    reading their events.
     Either way concurrent runs for one lead leave the newest state. Ids that
     no longer exist are returned in `missing`.
     """
@@ -271,8 +272,8 @@ def _commit_without_flush_wait_unless(*, moved: int) -> None:
 
     Scores, roll-ups and a rescore run's progress are derived from the events
     and written again by the next scoring. If PostgreSQL crashes before the
-    flush, the leads come back stale, as their ingest left them, and the sweep
-    scores them again; a run resumes from an earlier chunk. A transaction that
+    flush, the leads come back stale, as their ingest left them, so the sweep
+    scores them again. A run resumes from an earlier chunk. A transaction that
     moved leads to MQL waits for the flush as usual, because its audit rows
     and webhooks must not be lost. Later flushed commits cover earlier ones,
     since the WAL is written in order.

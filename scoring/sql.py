@@ -176,10 +176,10 @@ def build_simulation_statement(
     """Generate the SELECT that compares a chunk's stored scores with the rule set's scores.
 
     It reuses the scoring query of the rescore without the breakdown, and
-    applies the qualification of scoring.services._qualify: a new lead, or a
+    applies the qualification of scoring.services._qualify. A new lead, or a
     nurture lead with an event after its move to nurture, enters MQL when it
-    passes the thresholds or is fast-tracked; an MQL that no longer passes
-    would leave, although scores never demote a lead.
+    passes the thresholds or is fast-tracked. An MQL that no longer passes
+    counts as leaving, although scores never demote a lead.
     """
     p = _Params()
     scores = scoring_query(ruleset, p, breakdown=False)

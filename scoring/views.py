@@ -1,8 +1,8 @@
 """Pages of revenue operations: the rule-set versions, the draft editor, simulation and publish.
 
-Editing uses htmx: each card of the draft (general, ICP, thresholds, group
-caps, fit rules, engagement rules) swaps between showing and editing in
-place, and a save returns the card plus out-of-band updates of the draft's
+Editing uses htmx. Each card of the draft (general, ICP, thresholds, group
+caps, fit rules, engagement rules) switches between showing and editing in
+place. A save returns the card plus out-of-band updates of the draft's
 revision, status bar and history. Without htmx the same forms post and
 redirect, or re-render the page with the errors.
 """
@@ -384,7 +384,7 @@ def _save(
     editing: str,
     form: Any,
 ) -> HttpResponse:
-    """Apply changes to the draft and answer with the saved card, or with the form's errors."""
+    """Apply changes to the draft; return the saved card, or the form with its errors."""
     try:
         updated = rulesets.ruleset_draft_update(
             version=ruleset.version,

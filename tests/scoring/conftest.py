@@ -30,7 +30,7 @@ def _worker_ready(node_name: str) -> bool:
 
 
 def start_celery_worker(log_path: Path, **extra_env: str) -> subprocess.Popen[bytes]:
-    """Start `celery -A leadflow worker --pool=solo` on the test database and wait until it answers.
+    """Start `celery -A leadflow worker --pool=solo` on the test database and wait until it responds to a ping.
 
     `extra_env` adds environment variables, such as a smaller rescore chunk size.
     """

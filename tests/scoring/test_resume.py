@@ -37,11 +37,11 @@ RULES = document(
 )
 
 
-def _wait_for(condition, what):
+def _wait_for(condition, description):
     deadline = time.monotonic() + POLL_SECONDS
     while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {POLL_SECONDS} s")
+            pytest.fail(f"{description} did not happen within {POLL_SECONDS} s")
         time.sleep(0.2)
 
 

@@ -200,7 +200,7 @@ def test_section_save_updates_draft_and_page(admin_client, draft):
     assert 'id="history" data-testid="history" hx-swap-oob="true"' in body
 
 
-def test_section_error_shows_next_to_field_and_saves_nothing(admin_client, draft):
+def test_section_error_saves_nothing(admin_client, draft):
     response = admin_client.post(
         section_url(draft, "thresholds"),
         {**thresholds_data(fit_threshold="high", fast_track_window_days="0"), "revision": 1},
