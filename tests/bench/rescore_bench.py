@@ -648,7 +648,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     name = os.environ.get("LEADFLOW_BENCH_DATABASE", "lf_bench_scoring")
     database_url = _database_url(base_url, name)
     env = _env(database_url)
-    work = ROOT / ".bench"
+    work = ROOT / "tests" / "bench" / "results"
     work.mkdir(exist_ok=True)
     size = DataSize(leads=args.leads, events=args.events)
 
