@@ -66,17 +66,22 @@ PYTHON = sys.executable
 CELERY = str(Path(sys.executable).with_name("celery"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
+
 # The rule set the timed rescore publishes: the default with a lower engagement threshold and
 # a pricing page worth more, the kind of change an admin makes.
-NEW_RULESET = {
-    **DEFAULT_RULESET,
-    "name": "Manufacturing default, lower engagement threshold",
-    "engagement_threshold": 35,
-    "engagement_rules": [
-        {**rule, "points": 10} if rule["id"] == "pricing-page" else rule
-        for rule in DEFAULT_RULESET["engagement_rules"]
-    ],
-}
+def new_ruleset(engagement_threshold: int) -> dict[str, Any]:
+    return {
+        **DEFAULT_RULESET,
+        "name": f"Manufacturing default, engagement threshold {engagement_threshold}",
+        "engagement_threshold": engagement_threshold,
+        "engagement_rules": [
+            {**rule, "points": 10} if rule["id"] == "pricing-page" else rule
+            for rule in DEFAULT_RULESET["engagement_rules"]
+        ],
+    }
+
+
+NEW_RULESET = new_ruleset(35)
 INCREMENTAL_EVENTS = 10_000
 INCREMENTAL_RATE = 500  # events per second
 INCREMENTAL_BATCH = 50  # events per request
@@ -314,6 +319,21 @@ def _prepare(admin_url: str, name: str, size: DataSize, env: dict[str, str]) -> 
     _manage(env, "rescore")
     _vacuum(env["DATABASE_URL"])
     logger.info("Scored every lead with the default rule set in %.0f s", time.monotonic() - started)
+
+
+def _resume(env: dict[str, str]) -> None:
+    """Bring a kept database to the state a publish starts from: its last run finished."""
+    _manage(env, "shell", "-c", "from leadflow.celery import app; app.control.purge()")
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as connection:
+        connection.execute("DELETE FROM integrations_webhookattempt")
+        connection.execute("DELETE FROM integrations_webhookdelivery")
+        connection.execute("DELETE FROM integrations_webhookendpoint")
+        unfinished = connection.execute(
+            "SELECT id FROM scoring_rescorerun WHERE status IN ('queued', 'running')"
+        ).fetchall()
+    for (run_id,) in unfinished:
+        _manage(env, "rescore", "--resume", str(run_id))
+    _vacuum(env["DATABASE_URL"])
 
 
 def _vacuum(database_url: str) -> None:
@@ -635,6 +655,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database.")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Reuse a database kept by --keep: finish its last run, then measure again.",
+    )
+    parser.add_argument(
+        "--engagement-threshold",
+        type=int,
+        default=35,
+        help="Engagement threshold of the published rule set (default 35; the default rule "
+        "set has 40). A rerun with --reuse needs another value than the run before.",
+    )
+    parser.add_argument(
         "--output", type=Path, default=REPORT, help=f"Report file (default {REPORT})."
     )
     args = parser.parse_args(argv)
@@ -652,8 +684,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work.mkdir(exist_ok=True)
     size = DataSize(leads=args.leads, events=args.events)
 
+    global NEW_RULESET
+    NEW_RULESET = new_ruleset(args.engagement_threshold)
     try:
-        _prepare(_database_url(base_url, "postgres"), name, size, env)
+        if args.reuse:
+            _resume(env)
+        else:
+            _prepare(_database_url(base_url, "postgres"), name, size, env)
         floor_seconds = _measure_floor(database_url)
         run = _rescore(env, work)
         checks = _verify(env, run["version"])
