@@ -629,7 +629,7 @@ def _machine(database_url: str) -> dict[str, Any]:
         row = connection.execute("SHOW server_version").fetchone()
         settings = dict(
             connection.execute(
-                "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN "
+                "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
                 "('shared_buffers', 'work_mem', 'max_wal_size', 'max_parallel_workers_per_gather')"
             ).fetchall()
         )
