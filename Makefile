@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check bench worker beat clean
+.PHONY: run test lint format typecheck migrations-check check bench bench-rescore worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ check: lint typecheck migrations-check test
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.bench_ingest $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_lists $(BENCH_ARGS)
+
+# 1M leads and 10M events: about 30 minutes on 2 CPUs. Needs DATABASE_URL (a PostgreSQL server
+# where it may create lf_bench_scoring) and CELERY_BROKER_URL (a Redis database it may purge).
+bench-rescore: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.bench.rescore_bench $(BENCH_ARGS)
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A leadflow worker --loglevel=INFO

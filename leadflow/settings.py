@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -124,6 +125,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
+# Scoring's tasks have their own queue, which a worker without -Q consumes beside the default
+# one, taking from each in turn. A full rescore's next task and incremental batches then never
+# wait behind the thousands of webhook deliveries that a rescore's new MQLs queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("scoring"), Queue("celery"))
+CELERY_TASK_ROUTES = {"scoring.*": {"queue": "scoring"}}
+# Leads per chunk of a full rescore run by a worker; each chunk is one transaction.
+LEADFLOW_RESCORE_CHUNK_SIZE = int(os.environ.get("LEADFLOW_RESCORE_CHUNK_SIZE", "2000"))
 CELERY_BEAT_SCHEDULE = {
     "scoring-sweep-stale-leads": {
         "task": "scoring.sweep_stale_leads",
@@ -234,6 +243,9 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
+        "RuleSetStatusEnum": "scoring.models.RuleSet.Status",
+        # Rescore runs and simulations share one set of statuses.
+        "ScoringJobStatusEnum": "scoring.models.RescoreRun.Status",
         "EventKindEnum": "leads.models.EventKind",
         "WebhookEventTypeEnum": "integrations.models.WebhookEventType",
         "WebhookDeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",

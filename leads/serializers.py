@@ -53,8 +53,17 @@ class AccountSummarySerializer(serializers.ModelSerializer):
             "region",
             "employee_band",
             "revenue_band",
+            "engagement_score",
+            "engaged_contacts",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "engagement_score": {
+                "help_text": "Sum of the engagement scores of the account's leads, refreshed "
+                "by scoring."
+            },
+            "engaged_contacts": {"help_text": "Leads of the account with engagement above zero."},
+        }
 
 
 class OwnerSerializer(serializers.ModelSerializer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rest_framework import status
+
 from leadflow.errors import ApplicationError, ConflictError, NotFoundError
 
 
@@ -34,3 +36,14 @@ class NoActiveRuleSet(ConflictError):
 
 class RescoreRunNotFound(NotFoundError):
     code = "rescore_run_not_found"
+
+
+class RuleSetChanged(ApplicationError):
+    """A draft was edited by someone else since the editor or client read it (HTTP 412)."""
+
+    code = "ruleset_changed"
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+
+
+class SimulationNotFound(NotFoundError):
+    code = "simulation_not_found"

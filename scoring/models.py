@@ -7,6 +7,8 @@ validated by scoring.rules.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -37,6 +39,9 @@ class RuleSet(models.Model):
     fast_track_kinds = models.JSONField(default=list, blank=True)
     # Only fast-track events this recent count, so an old RFQ does not qualify a lead today.
     fast_track_window_days = models.PositiveIntegerField(default=90)
+    # Bumped by every edit of a draft. An edit names the revision it started from, so two admins
+    # editing one draft cannot overwrite each other's changes unseen.
+    revision = models.PositiveIntegerField(default=1)
 
     based_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -64,6 +69,57 @@ class RuleSet(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} {self.name} ({self.status})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class RuleSetChange(models.Model):
+    """One step in the history of the rule sets: who created, edited, published or restored what.
+
+    Append-only: rows are written by scoring.services and never changed or deleted.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        IMPORTED = "imported", "Imported"
+        RESTORED = "restored", "Restored"
+        EDITED = "edited", "Edited"
+        PUBLISHED = "published", "Published"
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="changes")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # One line per change, such as "fit_threshold 50 → 55" or "added rule rfq-eu".
+    details = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects: ClassVar[models.Manager[RuleSetChange]] = models.Manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The history of one version, newest first, on its page.
+            models.Index(fields=["ruleset", "-created_at"], name="rulesetchange_ruleset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} v{self.ruleset_id}: {self.summary}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk and not kwargs.get("force_insert"):
+            raise ValueError("Rule-set changes are append-only and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Rule-set changes are append-only and cannot be deleted.")
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.details)
 
 
 class RescoreRun(models.Model):
@@ -103,3 +159,84 @@ class RescoreRun(models.Model):
         if not self.total_leads:
             return 100.0 if self.status == self.Status.DONE else 0.0
         return min(100.0, 100.0 * self.done_leads / self.total_leads)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds from the start to the end, or to the latest progress while it runs."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.updated_at
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+    @property
+    def leads_per_second(self) -> float | None:
+        elapsed = self.elapsed_seconds
+        if not elapsed or not self.done_leads:
+            return None
+        return self.done_leads / elapsed
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimate the seconds to finish at the rate so far; None before the first chunk."""
+        rate = self.leads_per_second
+        if rate is None or self.is_finished:
+            return None
+        return max(self.total_leads - self.done_leads, 0) / rate
+
+
+class Simulation(models.Model):
+    """A dry run of a rule set against every current lead; nothing but this row is written.
+
+    `result` holds the counts, the score histograms, a sample of the leads that
+    would move and the what-if against past sales decisions (see
+    scoring.simulation.SimulationResult for its shape).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="simulations")
+    # The draft's revision that was simulated; a later edit makes this result out of date.
+    ruleset_revision = models.PositiveIntegerField()
+    # The published version the "before" figures come from; null when none was published.
+    baseline_version = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    total_leads = models.PositiveIntegerField(default=0)
+    done_leads = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Simulation of v{self.ruleset.version}: {self.status}"
+
+    @property
+    def percent(self) -> float:
+        if not self.total_leads:
+            return 100.0 if self.status == self.Status.DONE else 0.0
+        return min(100.0, 100.0 * self.done_leads / self.total_leads)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def result_or_none(self) -> dict[str, Any] | None:
+        """Return the result once the simulation is done, else None."""
+        return self.result if self.status == self.Status.DONE else None

@@ -15,6 +15,7 @@ arithmetic as scoring.engine, and tests compare the two row by row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,177 +71,61 @@ class RescoreStatement:
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def execute(self, *, first_id: int, last_id: int, now: datetime) -> list[int]:
-        """Rescore leads first_id..last_id (inclusive); return the ids of the leads written."""
-        params = {**self.params, "first_id": first_id, "last_id": last_id, "now": now}
-        with transaction.atomic(), connection.cursor() as cursor:
-            # JIT compilation of the many rule expressions costs seconds and saves nothing on
-            # a chunk of a few thousand rows; SET LOCAL ends with the transaction.
-            cursor.execute("SET LOCAL jit = off")
+    def execute(
+        self,
+        *,
+        now: datetime,
+        first_id: int | None = None,
+        last_id: int | None = None,
+        lead_ids: Sequence[int] | None = None,
+    ) -> list[int]:
+        """Rescore leads first_id..last_id (inclusive), or `lead_ids` for a statement built by ids.
+
+        Returns the ids of the leads written. A lead that a newer scoring
+        already wrote, or that was marked stale after the statement's
+        snapshot, is left as it is and not returned.
+        """
+        params = {
+            **self.params,
+            "first_id": first_id,
+            "last_id": last_id,
+            "lead_ids": list(lead_ids or []),
+            "now": now,
+        }
+        # A transaction of its own when called alone, for the SET LOCAL options; none nested.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            set_local_options(cursor)
             cursor.execute(self.sql, params)
             return [row[0] for row in cursor.fetchall()]
 
 
-def build_rescore_statement(ruleset: CompiledRuleSet) -> RescoreStatement:
-    """Generate the UPDATE for one chunk; `first_id`, `last_id` and `now` are bound per chunk."""
+def set_local_options(cursor: Any) -> None:
+    """Set the planner options that the generated statements rely on, for this transaction only.
+
+    JIT compilation of the many rule expressions costs seconds and saves nothing
+    on a chunk of a few thousand rows. The aggregates keep the newest events
+    first by reading them in that order, which holds only without parallel
+    workers, because parallel partial aggregates are combined in any order.
+    The random page cost of a cached table lets the planner look up a chunk's
+    accounts by primary key instead of reading the whole accounts table.
+    """
+    # One round trip for the three settings.
+    cursor.execute(
+        "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+        "SET LOCAL random_page_cost = 1.1"
+    )
+
+
+def build_rescore_statement(ruleset: CompiledRuleSet, *, by_ids: bool = False) -> RescoreStatement:
+    """Generate the UPDATE for one chunk; `first_id`, `last_id` and `now` are bound per chunk.
+
+    With `by_ids` the statement scores the leads of a `lead_ids` list instead
+    of a range, as incremental scoring needs for the leads of a batch.
+    """
     p = _Params()
-    fit_rules = ruleset.fit_rules
-    engagement_rules = ruleset.engagement_rules
-
-    event_columns = [
-        f"({_event_match(rule, p)}) AS m_{index}, ({_event_points(rule, p)}) AS c_{index}"
-        for index, rule in enumerate(engagement_rules)
-    ]
-    fast_track = "NULL::jsonb"
-    if ruleset.fast_track_kinds:
-        kinds = p(list(ruleset.fast_track_kinds), "text[]")
-        window = p(float(ruleset.fast_track_window_days), "float8")
-        fast_track = (
-            "(array_agg(jsonb_build_object('kind', ev.kind, 'event_id', ev.id) "
-            "ORDER BY ev.occurred_at DESC, ev.id DESC) "
-            f"FILTER (WHERE ev.kind = ANY({kinds}) AND ev.age_days <= {window}))[1]"
-        )
-    aggregates = [f"{fast_track} AS fast_track"]
-    for index in range(len(engagement_rules)):
-        where = f"FILTER (WHERE ev.m_{index})"
-        aggregates += [
-            f"COUNT(*) {where} AS n_{index}",
-            f"round(COALESCE(SUM(ev.c_{index}) {where}, 0), 2) AS raw_{index}",
-            f"(array_agg(ev.id ORDER BY ev.occurred_at DESC, ev.id DESC) {where})"
-            f"[1:{EVENT_IDS_IN_BREAKDOWN}] AS ids_{index}",
-            f"MAX(ev.occurred_at) {where} AS last_{index}",
-        ]
-
-    base_columns = ["l.id AS lead_id", "l.score_stale AS was_stale", "agg.fast_track"]
-    for index, rule in enumerate(fit_rules):
-        base_columns.append(
-            f"CASE WHEN {fit_condition(rule, p)} THEN {p(rule.points, 'numeric')} ELSE 0 END "
-            f"AS f_{index}"
-        )
-    for index in range(len(engagement_rules)):
-        base_columns += [
-            f"COALESCE(agg.n_{index}, 0) AS n_{index}",
-            f"COALESCE(agg.raw_{index}, 0.00) AS raw_{index}",
-            f"agg.ids_{index}",
-            f"agg.last_{index}",
-        ]
-
-    points_columns = [
-        f"round({_clamp(f'raw_{index}', _cap_param(rule.cap, p))}, 2) AS pts_{index}"
-        for index, rule in enumerate(engagement_rules)
-    ]
-    fit_groups = ruleset.fit_groups()
-    engagement_groups = ruleset.engagement_groups()
-    group_sum_columns = [
-        f"({' + '.join(f'f_{i}' for i, rule in enumerate(fit_rules) if rule.group == group)}) "
-        f"AS fg_{number}"
-        for number, group in enumerate(fit_groups)
-    ] + [
-        f"({' + '.join(f'pts_{i}' for i, rule in enumerate(engagement_rules) if rule.group == group)}) "
-        f"AS eg_{number}"
-        for number, group in enumerate(engagement_groups)
-    ]
-
-    group_caps = {
-        group: _cap_param(ruleset.group_caps.get(group), p)
-        for group in fit_groups + engagement_groups
-    }
-    group_columns = [
-        f"{_clamp(f'fg_{n}', group_caps[group])} AS fgc_{n}" for n, group in enumerate(fit_groups)
-    ] + [
-        f"{_clamp(f'eg_{n}', group_caps[group])} AS egc_{n}"
-        for n, group in enumerate(engagement_groups)
-    ]
-
-    fit_terms = ["0"]
-    fit_terms += [f"f_{i}" for i, rule in enumerate(fit_rules) if not rule.group]
-    fit_terms += [f"fgc_{n}" for n in range(len(fit_groups))]
-    engagement_terms = ["0"]
-    engagement_terms += [f"pts_{i}" for i, rule in enumerate(engagement_rules) if not rule.group]
-    engagement_terms += [f"egc_{n}" for n in range(len(engagement_groups))]
-    sum_columns = [
-        f"({' + '.join(fit_terms)}) AS fit_sum",
-        f"round({' + '.join(engagement_terms)}, 2) AS engagement_sum",
-    ]
-
-    fit_cap = _cap_param(ruleset.fit_cap, p)
-    engagement_cap = _cap_param(ruleset.engagement_cap, p)
-    total_columns = [
-        f"{_clamp('fit_sum', fit_cap)} AS fit_capped",
-        f"{_clamp('engagement_sum', engagement_cap)} AS engagement_capped",
-    ]
-    score_columns = [
-        "round(fit_capped, 0)::integer AS fit_score",
-        "round(engagement_capped, 2) AS engagement_score",
-    ]
-
     version = p(ruleset.version, "integer")
-    breakdown = _breakdown(
-        ruleset, p, version, fit_groups, engagement_groups, group_caps, fit_cap, engagement_cap
-    )
-    since = events_since(ruleset)
-    since_filter = ""
-    if since is not None:
-        since_filter = f"AND e.occurred_at >= %(now)s::timestamptz - {p(since, 'interval')}"
-    event_kinds = sorted(
-        {kind for rule in engagement_rules for kind in rule.kinds} | set(ruleset.fast_track_kinds)
-    )
-
+    scores = scoring_query(ruleset, p, breakdown=True, version=version, by_ids=by_ids)
     sql = f"""
-WITH ev AS (
-    SELECT e.lead_id, e.id, e.kind, e.url, e.asset, e.campaign, e.occurred_at,
-           GREATEST(EXTRACT(EPOCH FROM (%(now)s::timestamptz - e.occurred_at))::float8, 0::float8)
-               / {SECONDS_PER_DAY!r}::float8 AS age_days
-    FROM {EVENT_TABLE} AS e
-    WHERE e.lead_id BETWEEN %(first_id)s AND %(last_id)s
-      AND e.kind = ANY({p(event_kinds, "text[]")})
-      {since_filter}
-),
-marked AS (
-    SELECT ev.* {"".join(", " + column for column in event_columns)}
-    FROM ev
-),
-agg AS (
-    SELECT ev.lead_id, {", ".join(aggregates)}
-    FROM marked AS ev
-    GROUP BY ev.lead_id
-),
-base AS MATERIALIZED (
-    SELECT {", ".join(base_columns)}
-    FROM {LEAD_TABLE} AS l
-    LEFT JOIN {ACCOUNT_TABLE} AS a ON a.id = l.account_id
-    LEFT JOIN agg ON agg.lead_id = l.id
-    WHERE l.id BETWEEN %(first_id)s AND %(last_id)s
-),
-ruled AS MATERIALIZED (
-    SELECT base.* {"".join(", " + column for column in points_columns)}
-    FROM base
-),
-grouped AS MATERIALIZED (
-    SELECT ruled.* {"".join(", " + column for column in group_sum_columns)}
-    FROM ruled
-),
-capped AS MATERIALIZED (
-    SELECT grouped.* {"".join(", " + column for column in group_columns)}
-    FROM grouped
-),
-summed AS MATERIALIZED (
-    SELECT capped.*, {", ".join(sum_columns)}
-    FROM capped
-),
-limited AS MATERIALIZED (
-    SELECT summed.*, {", ".join(total_columns)}
-    FROM summed
-),
-scored AS MATERIALIZED (
-    SELECT limited.*, {", ".join(score_columns)}
-    FROM limited
-),
-result AS MATERIALIZED (
-    SELECT scored.lead_id, scored.was_stale, scored.fit_score, scored.engagement_score,
-           {breakdown} AS breakdown
-    FROM scored
-)
 UPDATE {LEAD_TABLE} AS target
 SET fit_score = result.fit_score,
     engagement_score = result.engagement_score,
@@ -248,7 +133,7 @@ SET fit_score = result.fit_score,
     score_breakdown = result.breakdown,
     scored_at = %(now)s::timestamptz,
     score_stale = false
-FROM result
+FROM ({scores}) AS result
 WHERE target.id = result.lead_id
   -- An incremental rescore that committed after this chunk began read newer events: keep it.
   AND (target.scored_at IS NULL OR target.scored_at <= %(now)s::timestamptz)
@@ -257,6 +142,328 @@ WHERE target.id = result.lead_id
 RETURNING target.id
 """
     return RescoreStatement(sql=sql, params=p.values)
+
+
+# Score histograms have buckets of ten points: below 0, 0 to 9, ..., 90 to 99, 100 and above.
+HISTOGRAM_BUCKETS = 12
+HISTOGRAM_SERIES = ("fit_before", "fit_after", "engagement_before", "engagement_after")
+
+
+@dataclass
+class SimulationStatement:
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def execute(
+        self, *, first_id: int, last_id: int, now: datetime
+    ) -> list[tuple[str, int | None, int, list[int] | None]]:
+        """Simulate leads first_id..last_id in the caller's transaction, which it does not change.
+
+        Returns rows of (series, bucket, count, lead ids): one per histogram
+        bucket with leads, then ("enter", None, count, the first ids) for the
+        leads that would become MQL and the same for "leave".
+        """
+        params = {**self.params, "first_id": first_id, "last_id": last_id, "now": now}
+        with connection.cursor() as cursor:
+            set_local_options(cursor)
+            cursor.execute(self.sql, params)
+            return [tuple(row) for row in cursor.fetchall()]  # type: ignore[misc]
+
+
+def build_simulation_statement(
+    ruleset: CompiledRuleSet, *, sample_size: int
+) -> SimulationStatement:
+    """Generate the SELECT that compares a chunk's stored scores with the rule set's scores.
+
+    It reuses the scoring query of the rescore without the breakdown, and
+    applies the qualification of scoring.services._qualify. A new lead, or a
+    nurture lead with an event after its move to nurture, enters MQL when it
+    passes the thresholds or is fast-tracked. An MQL that no longer passes
+    counts as leaving, although scores never demote a lead.
+    """
+    p = _Params()
+    scores = scoring_query(ruleset, p, breakdown=False)
+    fit_threshold = p(ruleset.fit_threshold, "integer")
+    engagement_threshold = p(ruleset.engagement_threshold, "float8")
+    histograms = " UNION ALL ".join(
+        f"SELECT {p(series, 'text')} AS series, {_bucket(column)} AS bucket, "
+        "COUNT(*)::integer AS leads, NULL::bigint[] AS lead_ids "
+        f"FROM compared GROUP BY 2"
+        for series, column in zip(
+            HISTOGRAM_SERIES,
+            ("fit_before", "fit_after", "engagement_before", "engagement_after"),
+            strict=True,
+        )
+    )
+    sample = p(sample_size, "integer")
+    sql = f"""
+WITH compared AS MATERIALIZED (
+    SELECT l.id, l.status, l.fit_score AS fit_before, l.engagement_score AS engagement_before,
+           s.fit_score AS fit_after, s.engagement_score::float8 AS engagement_after,
+           (s.fit_score >= {fit_threshold}
+            AND (s.engagement_score::float8 >= {engagement_threshold}
+                 OR s.fast_track IS NOT NULL)) AS qualifies,
+           (l.status = 'new'
+            OR (l.status = 'nurture'
+                AND (l.status_changed_at IS NULL
+                     OR EXISTS (SELECT 1 FROM {EVENT_TABLE} AS later
+                                WHERE later.lead_id = l.id
+                                  AND later.occurred_at > l.status_changed_at)))) AS may_enter
+    FROM ({scores}) AS s
+    JOIN {LEAD_TABLE} AS l ON l.id = s.lead_id
+)
+{histograms}
+UNION ALL
+SELECT 'enter', NULL, COUNT(*)::integer, (array_agg(id ORDER BY id))[1:{sample}]
+FROM compared WHERE may_enter AND qualifies
+UNION ALL
+SELECT 'leave', NULL, COUNT(*)::integer, (array_agg(id ORDER BY id))[1:{sample}]
+FROM compared WHERE status = 'mql' AND NOT qualifies
+"""
+    return SimulationStatement(sql=sql, params=p.values)
+
+
+def _bucket(column: str) -> str:
+    """Number the histogram bucket of a score as scoring.simulation.histogram_bucket does."""
+    return (
+        f"CASE WHEN {column} < 0 THEN 0 WHEN {column} >= 100 THEN {HISTOGRAM_BUCKETS - 1} "
+        f"ELSE floor({column} / 10)::integer + 1 END"
+    )
+
+
+def scoring_query(
+    ruleset: CompiledRuleSet,
+    p: _Params,
+    *,
+    breakdown: bool,
+    version: str | None = None,
+    by_ids: bool = False,
+) -> str:
+    """Build a SELECT that scores the leads `first_id`..`last_id` as of `now` without writing.
+
+    Its columns are lead_id, was_stale, fit_score, engagement_score and
+    fast_track (jsonb or NULL), plus breakdown when asked. Each step is a
+    subquery behind `OFFSET 0`, which keeps PostgreSQL from pulling it up and
+    evaluating an expression once per reference instead of once per row,
+    without the cost of materialising a CTE.
+    """
+    fit_rules = ruleset.fit_rules
+    engagement_rules = ruleset.engagement_rules
+    fit_groups = ruleset.fit_groups()
+    engagement_groups = ruleset.engagement_groups()
+
+    base = _base_query(ruleset, p, with_details=breakdown, by_ids=by_ids)
+    points = [
+        f"round({_clamp(f'raw_{index}', _cap_param(rule.cap, p))}, 2) AS pts_{index}"
+        for index, rule in enumerate(engagement_rules)
+    ]
+    group_sums = [
+        f"({' + '.join(f'f_{i}' for i, rule in enumerate(fit_rules) if rule.group == group)}) "
+        f"AS fg_{number}"
+        for number, group in enumerate(fit_groups)
+    ] + [
+        f"({' + '.join(f'pts_{i}' for i, rule in enumerate(engagement_rules) if rule.group == group)}) "
+        f"AS eg_{number}"
+        for number, group in enumerate(engagement_groups)
+    ]
+    group_caps = {
+        group: _cap_param(ruleset.group_caps.get(group), p)
+        for group in fit_groups + engagement_groups
+    }
+    capped_groups = [
+        f"{_clamp(f'fg_{n}', group_caps[group])} AS fgc_{n}" for n, group in enumerate(fit_groups)
+    ] + [
+        f"{_clamp(f'eg_{n}', group_caps[group])} AS egc_{n}"
+        for n, group in enumerate(engagement_groups)
+    ]
+    fit_terms = ["0"]
+    fit_terms += [f"f_{i}" for i, rule in enumerate(fit_rules) if not rule.group]
+    fit_terms += [f"fgc_{n}" for n in range(len(fit_groups))]
+    engagement_terms = ["0"]
+    engagement_terms += [f"pts_{i}" for i, rule in enumerate(engagement_rules) if not rule.group]
+    engagement_terms += [f"egc_{n}" for n in range(len(engagement_groups))]
+    sums = [
+        f"({' + '.join(fit_terms)}) AS fit_sum",
+        f"round({' + '.join(engagement_terms)}, 2) AS engagement_sum",
+    ]
+    fit_cap = _cap_param(ruleset.fit_cap, p)
+    engagement_cap = _cap_param(ruleset.engagement_cap, p)
+    totals = [
+        f"{_clamp('fit_sum', fit_cap)} AS fit_capped",
+        f"{_clamp('engagement_sum', engagement_cap)} AS engagement_capped",
+    ]
+    scores = [
+        "round(fit_capped, 0)::integer AS fit_score",
+        "round(engagement_capped, 2) AS engagement_score",
+    ]
+
+    query = base
+    for step, columns in enumerate((points, group_sums, capped_groups, sums, totals, scores)):
+        query = _step(query, f"s{step}", columns)
+
+    output = ["lead_id", "was_stale", "fit_score", "engagement_score", "fast_track"]
+    if breakdown:
+        output.append(
+            _breakdown(
+                ruleset,
+                p,
+                version or p(ruleset.version, "integer"),
+                fit_groups,
+                engagement_groups,
+                group_caps,
+                fit_cap,
+                engagement_cap,
+            )
+            + " AS breakdown"
+        )
+    return f"SELECT {', '.join(output)} FROM ({query}) AS scored"
+
+
+def _step(query: str, alias: str, columns: list[str]) -> str:
+    if not columns:
+        return query
+    return f"SELECT {alias}.*, {', '.join(columns)} FROM ({query}) AS {alias} OFFSET 0"
+
+
+def _base_query(
+    ruleset: CompiledRuleSet, p: _Params, *, with_details: bool, by_ids: bool = False
+) -> str:
+    """Select each lead of the chunk with its fit rule points and its engagement aggregates.
+
+    The events are read newest first, so the first fast-track event and the
+    first ids of each rule are the newest, as the breakdown lists them.
+    """
+    engagement_rules = ruleset.engagement_rules
+    marks = [
+        f"({_event_match(rule, p)}) AS m_{index}, ({_event_points(rule, p)}) AS c_{index}"
+        for index, rule in enumerate(engagement_rules)
+    ]
+    aggregates = []
+    if ruleset.fast_track_kinds:
+        kinds = p(list(ruleset.fast_track_kinds), "text[]")
+        window = p(float(ruleset.fast_track_window_days), "float8")
+        fast_filter = f"FILTER (WHERE ev.kind = ANY({kinds}) AND ev.age_days <= {window})"
+        aggregates += [
+            f"(array_agg(ev.kind) {fast_filter})[1] AS fast_kind",
+            f"(array_agg(ev.id) {fast_filter})[1] AS fast_id",
+        ]
+    else:
+        aggregates += ["NULL::text AS fast_kind", "NULL::bigint AS fast_id"]
+    for index in range(len(engagement_rules)):
+        where = f"FILTER (WHERE ev.m_{index})"
+        aggregates += [
+            f"COUNT(*) {where} AS n_{index}",
+            f"round(COALESCE(SUM(ev.c_{index}) {where}, 0), 2) AS raw_{index}",
+        ]
+        if with_details:
+            aggregates += [
+                f"(array_agg(ev.id) {where})[1:{EVENT_IDS_IN_BREAKDOWN}] AS ids_{index}",
+                f"MAX(ev.occurred_at) {where} AS last_{index}",
+            ]
+
+    columns = [
+        "l.id AS lead_id",
+        "l.score_stale AS was_stale",
+        "CASE WHEN agg.fast_id IS NULL THEN NULL::jsonb ELSE "
+        "jsonb_build_object('kind', agg.fast_kind, 'event_id', agg.fast_id) END AS fast_track",
+    ]
+    for index, rule in enumerate(ruleset.fit_rules):
+        columns.append(
+            f"CASE WHEN {fit_condition(rule, p)} THEN {p(rule.points, 'numeric')} ELSE 0 END "
+            f"AS f_{index}"
+        )
+    for index in range(len(engagement_rules)):
+        columns += [f"COALESCE(agg.n_{index}, 0) AS n_{index}"]
+        columns += [f"COALESCE(agg.raw_{index}, 0.00) AS raw_{index}"]
+        if with_details:
+            columns += [f"agg.ids_{index}", f"agg.last_{index}"]
+
+    since = events_since(ruleset)
+    since_filter = ""
+    if since is not None:
+        since_filter = f"AND e.occurred_at >= %(now)s::timestamptz - {p(since, 'interval')}"
+    event_kinds = sorted(
+        {kind for rule in engagement_rules for kind in rule.kinds} | set(ruleset.fast_track_kinds)
+    )
+    return f"""
+SELECT {", ".join(columns)}
+FROM {LEAD_TABLE} AS l
+LEFT JOIN {ACCOUNT_TABLE} AS a ON a.id = l.account_id
+LEFT JOIN (
+    SELECT ev.lead_id, {", ".join(aggregates)}
+    FROM (
+        -- Sorted here, where GROUP BY can use the order, so no later sort by lead_id alone,
+        -- which is not stable, can shuffle the events of a lead.
+        SELECT ev.* {"".join(", " + mark for mark in marks)}
+        FROM (
+            SELECT e.lead_id, e.id, e.kind, e.url, e.asset, e.campaign, e.occurred_at,
+                   GREATEST(EXTRACT(EPOCH FROM (%(now)s::timestamptz - e.occurred_at))::float8,
+                            0::float8) / {SECONDS_PER_DAY!r}::float8 AS age_days
+            FROM {EVENT_TABLE} AS e
+            WHERE {_lead_condition("e.lead_id", by_ids)}
+              AND e.kind = ANY({p(event_kinds, "text[]")})
+              {since_filter}
+            OFFSET 0
+        ) AS ev
+        ORDER BY ev.lead_id, ev.occurred_at DESC, ev.id DESC
+    ) AS ev
+    GROUP BY ev.lead_id
+) AS agg ON agg.lead_id = l.id
+WHERE {_lead_condition("l.id", by_ids)}
+"""
+
+
+def _lead_condition(column: str, by_ids: bool) -> str:
+    if by_ids:
+        return f"{column} = ANY(%(lead_ids)s::bigint[])"
+    return f"{column} BETWEEN %(first_id)s AND %(last_id)s"
+
+
+def refresh_account_rollups_sql(
+    *,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    account_ids: Sequence[int] | None = None,
+) -> int:
+    """Recompute the roll-ups of accounts first_id..last_id, or of `account_ids`; return rows changed.
+
+    The accounts are locked in id order first, the order every caller uses,
+    so two refreshes that share accounts cannot deadlock. Accounts whose
+    numbers did not change are not written.
+    """
+    condition = (
+        "id = ANY(%(account_ids)s::bigint[])"
+        if account_ids is not None
+        else "id BETWEEN %(first_id)s AND %(last_id)s"
+    )
+    sql = f"""
+WITH locked AS (
+    SELECT id FROM {ACCOUNT_TABLE}
+    WHERE {condition}
+    ORDER BY id
+    FOR UPDATE
+),
+totals AS (
+    SELECT locked.id,
+           COALESCE(SUM(l.engagement_score), 0) AS engagement_score,
+           COUNT(l.id) FILTER (WHERE l.engagement_score > 0) AS engaged_contacts
+    FROM locked
+    LEFT JOIN {LEAD_TABLE} AS l ON l.account_id = locked.id
+    GROUP BY locked.id
+)
+UPDATE {ACCOUNT_TABLE} AS a
+SET engagement_score = totals.engagement_score,
+    engaged_contacts = totals.engaged_contacts
+FROM totals
+WHERE a.id = totals.id
+  AND (a.engagement_score <> totals.engagement_score
+       OR a.engaged_contacts <> totals.engaged_contacts)
+"""
+    params = {"first_id": first_id, "last_id": last_id, "account_ids": list(account_ids or [])}
+    with connection.cursor() as cursor:
+        set_local_options(cursor)
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def events_since(ruleset: CompiledRuleSet) -> timedelta | None:
@@ -536,11 +743,8 @@ def _json_array(entries: list[str]) -> str:
     """Build a jsonb array of the non-NULL entries, in the order given."""
     if not entries:
         return "'[]'::jsonb"
-    rows = ", ".join(f"({position}, {entry})" for position, entry in enumerate(entries))
-    return (
-        "(SELECT COALESCE(jsonb_agg(entries.entry ORDER BY entries.position), '[]'::jsonb) "
-        f"FROM (VALUES {rows}) AS entries(position, entry) WHERE entries.entry IS NOT NULL)"
-    )
+    # An array constructor per row is several times cheaper than aggregating a VALUES list.
+    return f"to_jsonb(array_remove(ARRAY[{', '.join(entries)}]::jsonb[], NULL))"
 
 
 def _iso_timestamp(column: str) -> str:
@@ -549,8 +753,9 @@ def _iso_timestamp(column: str) -> str:
     The result is ISO 8601 in UTC, with microseconds only when there are any.
     """
     utc = f"({column} AT TIME ZONE 'UTC')"
+    micros = f"(EXTRACT(MICROSECONDS FROM {utc})::integer %% 1000000)"
     return (
         f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN to_char({utc}, 'US') = '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END "
+        f"CASE WHEN {micros} = 0 THEN '' ELSE '.' || lpad({micros}::text, 6, '0') END "
         "|| '+00:00'"
     )

@@ -10,10 +10,11 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
-from scoring import services
+from scoring import services, simulation
 from scoring.models import RescoreRun
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ RESCORE_ALL_TIME_BUDGET_SECONDS = 300
 
 @shared_task(
     name="scoring.rescore_leads",
+    # Nothing reads the result; storing one per batch only costs a round trip to the backend.
+    ignore_result=True,
     soft_time_limit=240,
     time_limit=300,
     autoretry_for=(DatabaseOperationalError,),
@@ -53,7 +56,11 @@ def sweep_stale_leads() -> int:
 )
 def rescore_all(run_id: int) -> dict[str, Any]:
     """Continue a full rescore run; enqueue the next task when the time budget is used up."""
-    run = services.rescore_all(run_id=run_id, time_budget_seconds=RESCORE_ALL_TIME_BUDGET_SECONDS)
+    run = services.rescore_all(
+        run_id=run_id,
+        chunk_size=settings.LEADFLOW_RESCORE_CHUNK_SIZE,
+        time_budget_seconds=RESCORE_ALL_TIME_BUDGET_SECONDS,
+    )
     if run.status == RescoreRun.Status.RUNNING:
         try:
             rescore_all.apply_async(args=[run_id])
@@ -64,3 +71,10 @@ def rescore_all(run_id: int) -> dict[str, Any]:
                 exc_info=True,
             )
     return {"run_id": run.pk, "status": run.status, "done_leads": run.done_leads}
+
+
+@shared_task(name="scoring.simulate", soft_time_limit=1800, time_limit=1860)
+def simulate(simulation_id: int) -> dict[str, Any]:
+    """Run a queued simulation; a second delivery finds it started and returns."""
+    result = simulation.simulation_run(simulation_id=simulation_id)
+    return {"simulation_id": result.pk, "status": result.status, "leads": result.done_leads}

@@ -14,6 +14,9 @@ from scoring.errors import InvalidRuleSet
 from scoring.patterns import Glob, Regex, compile_glob, compile_regex
 from scoring.rules.catalogue import (
     ACCOUNT_FIELD_TYPES,
+    ENGAGEMENT_RULE_KEYS,
+    FIT_RULE_KEYS,
+    ICP_KEYS,
     LEAD_FIELD_TYPES,
     VALUELESS_OPS,
     FieldRef,
@@ -180,14 +183,20 @@ def _compile_engagement_rule(rule: dict[str, Any]) -> EngagementRule:
 
 
 def document_from_ruleset(ruleset: RuleSet) -> dict[str, Any]:
-    """Return the rule set as a document; loading it again gives the same rules."""
+    """Return the rule set as a document; loading it again gives the same rules.
+
+    Keys come in the catalogue's order and group caps by name, whatever order
+    the database kept, so an export of the same rules is always the same text.
+    """
     return {
         "name": ruleset.name,
         "notes": ruleset.notes,
-        "icp": ruleset.icp,
-        "fit_rules": ruleset.fit_rules,
-        "engagement_rules": ruleset.engagement_rules,
-        "group_caps": ruleset.group_caps,
+        "icp": _in_order(ruleset.icp, ICP_KEYS),
+        "fit_rules": [_in_order(rule, FIT_RULE_KEYS) for rule in ruleset.fit_rules],
+        "engagement_rules": [
+            _in_order(rule, ENGAGEMENT_RULE_KEYS) for rule in ruleset.engagement_rules
+        ],
+        "group_caps": dict(sorted(ruleset.group_caps.items())),
         "fit_cap": ruleset.fit_cap,
         "engagement_cap": _plain_number(ruleset.engagement_cap),
         "fit_threshold": ruleset.fit_threshold,
@@ -195,6 +204,14 @@ def document_from_ruleset(ruleset: RuleSet) -> dict[str, Any]:
         "fast_track_kinds": ruleset.fast_track_kinds,
         "fast_track_window_days": ruleset.fast_track_window_days,
     }
+
+
+def _in_order(mapping: Any, keys: tuple[str, ...]) -> Any:
+    """Order a mapping's keys as `keys` lists them, unknown keys last; pass other values through."""
+    if not isinstance(mapping, dict):
+        return mapping
+    known = {key: mapping[key] for key in keys if key in mapping}
+    return known | {key: value for key, value in mapping.items() if key not in known}
 
 
 def _plain_number(value: float | None) -> int | float | None:

@@ -95,6 +95,8 @@ def test_detail_returns_fields_account_and_scores(marketer_api, rep):
         "region": "europe",
         "employee_band": "250-999",
         "revenue_band": "50M-250M",
+        "engagement_score": 0.0,
+        "engaged_contacts": 0,
     }
     assert body["owner"] == {"id": rep.pk, "username": "rep"}
     assert body["status"] == "mql"

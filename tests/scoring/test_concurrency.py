@@ -27,14 +27,14 @@ def test_concurrent_rescores_record_one_mql_change(monkeypatch):
     EngagementEventFactory(
         lead=lead, kind="quote_request", occurred_at=timezone.now() - timedelta(hours=1)
     )
-    real_score_lead = services.score_lead
+    real_qualify = services._qualify
 
-    def slow_score_lead(*args, **kwargs):
-        # Keep both workers inside their scoring transaction at the same time.
+    def slow_qualify(*args, **kwargs):
+        # Keep the first worker inside its transaction while the second one tries to score.
         time.sleep(0.3)
-        return real_score_lead(*args, **kwargs)
+        return real_qualify(*args, **kwargs)
 
-    monkeypatch.setattr(services, "score_lead", slow_score_lead)
+    monkeypatch.setattr(services, "_qualify", slow_qualify)
     barrier = threading.Barrier(2)
     results: list[services.RescoreResult] = []
     errors: list[BaseException] = []
