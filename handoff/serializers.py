@@ -7,6 +7,7 @@ naming the field, and a body field the serializer does not have is a 400 too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,7 @@ from handoff.models import (
     RoutingStrategy,
     Territory,
 )
+from handoff.selectors import FEEDBACK_GROUP_EXPRESSIONS, LOSS_REASONS
 from leadflow.api import (
     RejectUnknownFieldsMixin,
     StrictBooleanField,
@@ -39,6 +41,7 @@ from leadflow.api import (
     StrictPrimaryKeyRelatedField,
     StrictSlugRelatedField,
 )
+from leads.serializers import ReportRangeSerializer
 
 # A bulk send routes every lead inside one transaction holding the routing lock.
 MAX_SEND_LEADS = 500
@@ -401,3 +404,60 @@ class DryRunSerializer(serializers.Serializer[Any]):
     routing = serializers.DictField(
         help_text="The decision and its trace: step, rule, rep, every rule tried and rep skipped."
     )
+
+
+# Reports
+
+
+class FeedbackQuerySerializer(ReportRangeSerializer):
+    group_by = serializers.ChoiceField(
+        choices=list(FEEDBACK_GROUP_EXPRESSIONS),
+        required=False,
+        help_text="Split the counts by the handoff's rep, the account's segment, the lead's "
+        "first-touch campaign, or the rule-set version that scored the lead when it was sent.",
+    )
+    segment = serializers.CharField(
+        max_length=64, required=False, help_text="Only leads of accounts in this segment."
+    )
+    campaign = serializers.CharField(
+        max_length=200, required=False, help_text="Only leads with this first-touch campaign."
+    )
+
+
+def _reason_counts(
+    name: str, reasons: Iterable[tuple[str, str]]
+) -> type[serializers.Serializer[Any]]:
+    """Build a serializer of one count per reason, so the schema lists every reason."""
+    fields = {value: serializers.IntegerField(help_text=label) for value, label in reasons}
+    return type(name, (serializers.Serializer,), fields)
+
+
+RejectReasonCountsSerializer = _reason_counts("RejectReasonCountsSerializer", RejectReason.choices)
+LossReasonCountsSerializer = _reason_counts(
+    "LossReasonCountsSerializer",
+    [(reason, OutcomeReason(reason).label) for reason in LOSS_REASONS],
+)
+
+
+class FeedbackCountsSerializer(serializers.Serializer[Any]):
+    value = serializers.CharField(
+        allow_null=True,
+        help_text="The group's rep id, segment, campaign or rule-set version, as text; null "
+        "for the total and for handoffs without one (no rep, account, campaign or version).",
+    )
+    label = serializers.CharField(  # type: ignore[assignment]
+        allow_null=True,
+        help_text="The rep's name for rep groups, else the value; null for the total.",
+    )
+    rejected = serializers.IntegerField(help_text="Handoffs rejected in the range.")
+    lost = serializers.IntegerField(help_text="SQLs closed as lost in the range.")
+    reject_reasons = RejectReasonCountsSerializer(help_text="Rejections per reason.")
+    loss_reasons = LossReasonCountsSerializer(help_text="Losses per reason.")
+
+
+class FeedbackReportSerializer(serializers.Serializer[Any]):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.ChoiceField(choices=list(FEEDBACK_GROUP_EXPRESSIONS), allow_null=True)
+    total = FeedbackCountsSerializer()
+    groups = FeedbackCountsSerializer(many=True, help_text="Empty unless group_by is sent.")

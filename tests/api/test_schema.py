@@ -47,6 +47,7 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/accounts/{id}/leads/", "get"),
         ("/api/v1/accounts/{id}/link-leads/", "post"),
         ("/api/v1/reports/funnel/", "get"),
+        ("/api/v1/reports/handoff-feedback/", "get"),
         ("/api/v1/handoffs/", "get"),
         ("/api/v1/handoffs/{id}/", "get"),
         ("/api/v1/handoffs/{id}/events/", "get"),

@@ -24,6 +24,7 @@ LIST_PATHS = [
     "/api/v1/webhooks/",
     "/api/v1/webhook-deliveries/",
     "/api/v1/reports/funnel/",
+    "/api/v1/reports/handoff-feedback/",
     "/api/v1/handoffs/",
     "/api/v1/reps/",
     "/api/v1/routing-rules/",
