@@ -32,6 +32,7 @@ from handoff.errors import (
     RoutingRuleNotFound,
 )
 from handoff.models import (
+    MAX_RULE_POSITION,
     OUTCOME_REASONS,
     ContextField,
     Handoff,
@@ -1058,7 +1059,9 @@ def routing_rule_create(*, actor: User | None, fields: dict[str, Any]) -> Routin
             last = (
                 RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
             )
-            fields = {**fields, "position": (last or 0) + 10}
+            # Rules with equal positions are tried in id order, so at the maximum the new rule
+            # still comes last.
+            fields = {**fields, "position": min((last or 0) + 10, MAX_RULE_POSITION)}
         _apply_rule_fields(rule, fields)
     logger.info("Routing rule %s created", rule.pk, extra={"actor_id": getattr(actor, "pk", None)})
     return rule

@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from handoff import services
-from handoff.models import Handoff, HandoffEvent, HandoffStatus, RoutingRule
+from handoff.models import MAX_RULE_POSITION, Handoff, HandoffEvent, HandoffStatus, RoutingRule
 from integrations.services import api_key_create
 from leadflow.roles import SALES_MANAGER
 from tests.factories import LeadFactory, RepFactory, UserFactory
@@ -366,6 +366,19 @@ def test_rule_sla_hours_as_text_rejected(revops):
     assert response.status_code == 400
     assert response.json()["fields"] == {"sla_hours": ['Send a number; "12.5" is a string.']}
     assert RoutingRule.objects.count() == 0
+
+
+def test_rule_after_last_position_stays_in_range(revops):
+    highest = RoutingRule.objects.create(name="Catch-all", position=MAX_RULE_POSITION)
+
+    response = client_for(revops).post(
+        "/api/v1/routing-rules/", {"name": "Aerospace"}, format="json"
+    )
+    listed = client_for(revops).get("/api/v1/routing-rules/")
+
+    assert response.status_code == 201
+    assert response.json()["position"] == 1_000_000
+    assert [row["id"] for row in listed.json()["results"]] == [highest.pk, response.json()["id"]]
 
 
 def test_rule_unknown_rep_rejected(revops):
