@@ -188,6 +188,14 @@ def test_query_count_constant_across_groups(team, marketer):
     assert len(three_groups) == len(one_group)
 
 
+def test_range_ending_in_year_one(marketer):
+    response = client_for(marketer).get(f"{PATH}?end=0001-01-10")
+
+    assert response.status_code == 200
+    assert (response.json()["start"], response.json()["end"]) == ("0001-01-01", "0001-01-10")
+    assert response.json()["total"] == counts(None, None)
+
+
 def test_sales_rep_gets_403(team):
     reps, _ = team
 
