@@ -44,3 +44,7 @@ class NotAllowed(ApplicationError):
 
     code = "not_allowed"
     status_code = status.HTTP_403_FORBIDDEN  # type: ignore[assignment]
+
+
+class RoutingRuleNotFound(NotFoundError):
+    code = "routing_rule_not_found"

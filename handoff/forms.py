@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 
 from handoff.models import (
+    MAX_REP_CAPACITY,
+    MAX_RULE_POSITION,
     ContextField,
     Outcome,
     OutcomeReason,
@@ -175,6 +177,7 @@ class RoutingRuleForm(forms.Form):
     name = forms.CharField(max_length=200)
     position = forms.IntegerField(
         min_value=0,
+        max_value=MAX_RULE_POSITION,
         required=False,
         help_text="Lower positions are tried first; empty puts the rule last.",
     )
@@ -207,7 +210,9 @@ class RoutingRuleForm(forms.Form):
 
 
 class RepForm(forms.Form):
-    capacity = forms.IntegerField(min_value=0, help_text="Maximum pending handoffs at once.")
+    capacity = forms.IntegerField(
+        min_value=0, max_value=MAX_REP_CAPACITY, help_text="Maximum pending handoffs at once."
+    )
     is_active = forms.BooleanField(required=False, label="Active")
     out_of_office_until = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Out of office until"

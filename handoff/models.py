@@ -12,9 +12,15 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone as django_timezone
+
+# Limits far above any real team and far below PostgreSQL's integer maximum, so that a typo is an
+# input error rather than a database error. Positions leave room for the +10 of a new last rule.
+MAX_REP_CAPACITY = 1_000
+MAX_RULE_POSITION = 1_000_000
 
 
 def default_work_days() -> list[int]:
@@ -70,7 +76,9 @@ class Rep(models.Model):
         default=list, blank=True, help_text="Product lines the rep sells; empty for all."
     )
     capacity = models.PositiveIntegerField(
-        default=25, help_text="Maximum pending handoffs the rep holds at once."
+        default=25,
+        validators=[MaxValueValidator(MAX_REP_CAPACITY)],
+        help_text="Maximum pending handoffs the rep holds at once.",
     )
     is_technical_expert = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -120,7 +128,9 @@ class RoutingRule(models.Model):
 
     name = models.CharField(max_length=200)
     position = models.PositiveIntegerField(
-        default=100, help_text="Lower positions are tried first."
+        default=100,
+        validators=[MaxValueValidator(MAX_RULE_POSITION)],
+        help_text="Lower positions are tried first.",
     )
     is_active = models.BooleanField(default=True)
     regions = models.JSONField(
@@ -274,6 +284,27 @@ class OutcomeReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# The reasons that fit each outcome; OTHER fits both.
+OUTCOME_REASONS: dict[str, tuple[str, ...]] = {
+    Outcome.WON: (
+        OutcomeReason.PRODUCT_FIT,
+        OutcomeReason.PRICE,
+        OutcomeReason.RELATIONSHIP,
+        OutcomeReason.SERVICE_AND_SUPPORT,
+        OutcomeReason.OTHER,
+    ),
+    Outcome.LOST: (
+        OutcomeReason.LOST_TO_COMPETITOR,
+        OutcomeReason.NO_BUDGET,
+        OutcomeReason.NO_DECISION,
+        OutcomeReason.PRODUCT_GAP,
+        OutcomeReason.TOO_EXPENSIVE,
+        OutcomeReason.TIMING,
+        OutcomeReason.OTHER,
+    ),
+}
+
+
 class Handoff(models.Model):
     """One assignment of an MQL to a rep, with the context snapshot the rep decides on."""
 
@@ -349,6 +380,8 @@ class Handoff(models.Model):
             ),
         ]
         indexes = [
+            # API list: every handoff by creation time, read in cursor pages from either end.
+            models.Index(fields=["created_at", "id"], name="handoff_created"),
             # Rep inbox and capacity counts: a rep's pending handoffs.
             models.Index(fields=["rep", "status", "-created_at"], name="handoff_rep_status"),
             # SLA sweep: pending handoffs by due time.

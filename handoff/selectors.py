@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from handoff.models import Handoff, HandoffEvent, HandoffStatus, Rep, RoutingRule
+from handoff.models import (
+    OUTCOME_REASONS,
+    Handoff,
+    HandoffEvent,
+    HandoffStatus,
+    Outcome,
+    RejectReason,
+    Rep,
+    RoutingRule,
+)
 from handoff.sla import business_hours_between, calendar_for_rep
 from leadflow.roles import MARKETING, REVOPS, SALES_MANAGER, has_role
 from leads.models import Lead
@@ -251,3 +263,136 @@ def assignment_table() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# --- Feedback report --------------------------------------------------------------------------
+
+# Plain strings rather than the enum members, as keys of the report and of its schema.
+LOSS_REASONS: tuple[str, ...] = tuple(str(reason) for reason in OUTCOME_REASONS[Outcome.LOST])
+# Expressions that key the feedback groups. The rule-set version is the one that scored the lead
+# when marketing sent it, as the handoff's context snapshot recorded it.
+FEEDBACK_GROUP_EXPRESSIONS: dict[str, Any] = {
+    "rep": F("rep_id"),
+    "segment": F("lead__account__segment"),
+    "campaign": F("lead__first_touch_campaign"),
+    "ruleset_version": KeyTransform("ruleset_version", "context"),
+}
+
+
+@dataclass(frozen=True)
+class FeedbackCounts:
+    """Rejections and losses of one group of handoffs, per reason."""
+
+    value: str | None
+    label: str | None
+    reject_reasons: dict[str, int]
+    loss_reasons: dict[str, int]
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.reject_reasons.values())
+
+    @property
+    def lost(self) -> int:
+        return sum(self.loss_reasons.values())
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    since: dt.datetime
+    until: dt.datetime
+    group_by: str | None
+    total: FeedbackCounts
+    groups: list[FeedbackCounts]
+
+
+def handoff_feedback_report(
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    group_by: str | None = None,
+    segment: str = "",
+    campaign: str = "",
+) -> FeedbackReport:
+    """Count the handoffs rejected and the SQLs lost in [since, until), per reason.
+
+    A rejection counts when it was decided in the range, a loss when the SQL
+    was closed in it. One aggregate query, grouped by `group_by` when given
+    (see FEEDBACK_GROUP_EXPRESSIONS), and one more for rep names. `segment` and
+    `campaign` (first touch) narrow the handoffs first, case-insensitively.
+    """
+    rejected = Q(status=HandoffStatus.REJECTED, decided_at__gte=since, decided_at__lt=until)
+    lost = Q(outcome=Outcome.LOST, closed_at__gte=since, closed_at__lt=until)
+    handoffs = Handoff.objects.filter(rejected | lost)
+    if segment:
+        handoffs = handoffs.filter(lead__account__segment__iexact=segment)
+    if campaign:
+        handoffs = handoffs.filter(lead__first_touch_campaign__iexact=campaign)
+
+    aggregates: dict[str, Any] = {
+        f"rejected_{reason}": Count("pk", filter=rejected & Q(reject_reason=reason))
+        for reason in RejectReason.values
+    }
+    aggregates.update(
+        {
+            f"lost_{reason}": Count("pk", filter=lost & Q(outcome_reason=reason))
+            for reason in LOSS_REASONS
+        }
+    )
+
+    if group_by is None:
+        total = _feedback_counts(None, None, handoffs.aggregate(**aggregates))
+        return FeedbackReport(since=since, until=until, group_by=None, total=total, groups=[])
+
+    rows = (
+        handoffs.values(group_value=FEEDBACK_GROUP_EXPRESSIONS[group_by])
+        .annotate(**aggregates)
+        .order_by()
+    )
+    # Handoffs without a value, such as leads without an account, form one group, value None.
+    merged: dict[str | None, dict[str, int]] = {}
+    for row in rows:
+        raw = row.pop("group_value")
+        value = None if raw in (None, "") else str(raw)
+        bucket = merged.setdefault(value, dict.fromkeys(aggregates, 0))
+        for name in aggregates:
+            bucket[name] += row[name]
+
+    labels = _rep_labels(merged) if group_by == "rep" else {}
+    groups = sorted(
+        (
+            _feedback_counts(value, labels.get(value, value), counts)
+            for value, counts in merged.items()
+        ),
+        key=lambda group: (-(group.rejected + group.lost), group.value is None, group.value or ""),
+    )
+    totals = {name: sum(counts[name] for counts in merged.values()) for name in aggregates}
+    return FeedbackReport(
+        since=since,
+        until=until,
+        group_by=group_by,
+        total=_feedback_counts(None, None, totals),
+        groups=groups,
+    )
+
+
+def _rep_labels(groups: Mapping[str | None, Any]) -> dict[str | None, str | None]:
+    """Return the rep's name for each rep group. The group without a rep is the fallback queue."""
+    rep_ids = [int(value) for value in groups if value is not None]
+    reps = Rep.objects.select_related("user").filter(pk__in=rep_ids)
+    labels: dict[str | None, str | None] = {str(rep.pk): rep.display_name for rep in reps}
+    labels[None] = "Fallback queue"
+    return labels
+
+
+def _feedback_counts(
+    value: str | None, label: str | None, counts: Mapping[str, Any]
+) -> FeedbackCounts:
+    return FeedbackCounts(
+        value=value,
+        label=label,
+        reject_reasons={
+            reason: counts[f"rejected_{reason}"] or 0 for reason in RejectReason.values
+        },
+        loss_reasons={reason: counts[f"lost_{reason}"] or 0 for reason in LOSS_REASONS},
+    )

@@ -29,8 +29,11 @@ from handoff.errors import (
     NotAllowed,
     QualificationMissing,
     RepNotFound,
+    RoutingRuleNotFound,
 )
 from handoff.models import (
+    MAX_RULE_POSITION,
+    OUTCOME_REASONS,
     ContextField,
     Handoff,
     HandoffEvent,
@@ -74,25 +77,6 @@ REJECT_TARGET_STATUS: dict[str, str] = {
     RejectReason.WRONG_CONTACT: LeadStatus.DISQUALIFIED,
     RejectReason.DUPLICATE: LeadStatus.DISQUALIFIED,
     RejectReason.BAD_TIMING: LeadStatus.NURTURE,
-}
-
-OUTCOME_REASONS: dict[str, tuple[str, ...]] = {
-    Outcome.WON: (
-        OutcomeReason.PRODUCT_FIT,
-        OutcomeReason.PRICE,
-        OutcomeReason.RELATIONSHIP,
-        OutcomeReason.SERVICE_AND_SUPPORT,
-        OutcomeReason.OTHER,
-    ),
-    Outcome.LOST: (
-        OutcomeReason.LOST_TO_COMPETITOR,
-        OutcomeReason.NO_BUDGET,
-        OutcomeReason.NO_DECISION,
-        OutcomeReason.PRODUCT_GAP,
-        OutcomeReason.TOO_EXPENSIVE,
-        OutcomeReason.TIMING,
-        OutcomeReason.OTHER,
-    ),
 }
 
 # The SLA sweep handles at most this many overdue handoffs a run. Each costs a routing decision
@@ -1075,7 +1059,9 @@ def routing_rule_create(*, actor: User | None, fields: dict[str, Any]) -> Routin
             last = (
                 RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
             )
-            fields = {**fields, "position": (last or 0) + 10}
+            # Rules with equal positions are tried in id order, so at the maximum the new rule
+            # still comes last.
+            fields = {**fields, "position": min((last or 0) + 10, MAX_RULE_POSITION)}
         _apply_rule_fields(rule, fields)
     logger.info("Routing rule %s created", rule.pk, extra={"actor_id": getattr(actor, "pk", None)})
     return rule
@@ -1086,9 +1072,7 @@ def routing_rule_update(*, rule_id: int, actor: User | None, fields: dict[str, A
         _lock_settings()
         rule = RoutingRule.objects.filter(pk=rule_id).first()
         if rule is None:
-            raise InvalidHandoffInput(
-                f"Routing rule {rule_id} does not exist.", code="rule_not_found"
-            )
+            raise RoutingRuleNotFound(f"Routing rule {rule_id} does not exist.")
         _apply_rule_fields(rule, fields)
     logger.info("Routing rule %s updated", rule_id, extra={"actor_id": getattr(actor, "pk", None)})
     return rule
@@ -1100,7 +1084,7 @@ def routing_rule_delete(*, rule_id: int, actor: User | None) -> None:
         _lock_settings()
         deleted, _ = RoutingRule.objects.filter(pk=rule_id).delete()
     if not deleted:
-        raise InvalidHandoffInput(f"Routing rule {rule_id} does not exist.", code="rule_not_found")
+        raise RoutingRuleNotFound(f"Routing rule {rule_id} does not exist.")
     logger.info("Routing rule %s deleted", rule_id, extra={"actor_id": getattr(actor, "pk", None)})
 
 

@@ -560,7 +560,8 @@ class ReportRangeSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         end = attrs.get("end") or timezone.now().date()
-        start = attrs.get("start") or end - timedelta(days=29)
+        # Within the first 29 days of year 1 the default start would be before date.min.
+        start = attrs.get("start") or end - timedelta(days=min(29, (end - date.min).days))
         if end >= date.max:
             raise serializers.ValidationError({"end": ["Send a day before 9999-12-31."]})
         if start > end:

@@ -1,4 +1,4 @@
-"""Shared pieces of the REST API: strict query parameters, ordering, pagination, metadata.
+"""Shared pieces of the REST API: strict query parameters and input, ordering, pagination, metadata.
 
 Every list under /api/v1/ rejects a query parameter it does not know with 400
 instead of ignoring it, so a misspelt filter never returns the unfiltered list.
@@ -15,6 +15,16 @@ from leadflow.api.fields import (
     StrictFilterSet,
     StrictIntegerFilter,
     StrictUUIDFilter,
+)
+from leadflow.api.inputs import (
+    RejectUnknownFieldsMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+    StrictSlugRelatedField,
 )
 from leadflow.api.pagination import MAX_PAGE_SIZE, ApiPageNumberPagination, KeysetCursorPagination
 from leadflow.api.query import (
@@ -38,14 +48,22 @@ __all__ = [
     "InvalidOrdering",
     "InvalidQueryParameter",
     "KeysetCursorPagination",
+    "RejectUnknownFieldsMixin",
+    "StrictBooleanField",
     "StrictBooleanFilter",
+    "StrictCharField",
+    "StrictChoiceField",
     "StrictDateField",
     "StrictDateTimeFilter",
+    "StrictDecimalField",
     "StrictFilterSet",
+    "StrictIntegerField",
     "StrictIntegerFilter",
     "StrictOrderingFilter",
+    "StrictPrimaryKeyRelatedField",
     "StrictQueryParamsFilter",
     "StrictSearchFilter",
+    "StrictSlugRelatedField",
     "StrictUUIDFilter",
     "UnknownQueryParameter",
     "accepted_query_params",

@@ -19,7 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
-class StrictBooleanField(forms.Field):
+class StrictBooleanFormField(forms.Field):
     """A true or false query value; anything else is invalid instead of meaning "no filter"."""
 
     TRUE_VALUES = ("true", "1")
@@ -41,7 +41,7 @@ class StrictBooleanField(forms.Field):
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
+    field_class = StrictBooleanFormField
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -193,6 +193,14 @@ def test_funnel_defaults_to_last_30_days(marketer_api, cohort):
     assert response.json()["total"]["leads"] == 6
 
 
+def test_funnel_range_ending_in_year_one(marketer_api):
+    response = marketer_api.get("/api/v1/reports/funnel/?end=0001-01-01")
+
+    assert response.status_code == 200
+    assert (response.json()["start"], response.json()["end"]) == ("0001-01-01", "0001-01-01")
+    assert response.json()["total"]["leads"] == 0
+
+
 def test_funnel_one_aggregate_query(marketer_api, cohort, django_assert_max_num_queries):
     # Token with user, the user's groups, and the grouped aggregate.
     with django_assert_max_num_queries(3):

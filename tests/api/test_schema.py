@@ -47,6 +47,21 @@ def test_schema_documents_endpoints(schema):
         ("/api/v1/accounts/{id}/leads/", "get"),
         ("/api/v1/accounts/{id}/link-leads/", "post"),
         ("/api/v1/reports/funnel/", "get"),
+        ("/api/v1/reports/handoff-feedback/", "get"),
+        ("/api/v1/handoffs/", "get"),
+        ("/api/v1/handoffs/{id}/", "get"),
+        ("/api/v1/handoffs/{id}/events/", "get"),
+        ("/api/v1/handoffs/send/", "post"),
+        ("/api/v1/handoffs/{id}/accept/", "post"),
+        ("/api/v1/handoffs/{id}/reject/", "post"),
+        ("/api/v1/handoffs/{id}/close/", "post"),
+        ("/api/v1/handoffs/{id}/withdraw/", "post"),
+        ("/api/v1/handoffs/{id}/reassign/", "post"),
+        ("/api/v1/reps/", "get"),
+        ("/api/v1/reps/{id}/", "patch"),
+        ("/api/v1/routing-rules/", "post"),
+        ("/api/v1/routing-rules/{id}/", "delete"),
+        ("/api/v1/routing-rules/dry-run/", "post"),
     } <= found
 
 
@@ -103,8 +118,11 @@ def test_schema_every_list_documents_400(schema):
         "/api/v1/accounts/{id}/leads/",
         "/api/v1/api-keys/",
         "/api/v1/events/",
+        "/api/v1/handoffs/",
         "/api/v1/leads/",
         "/api/v1/leads/{id}/events/",
+        "/api/v1/reps/",
+        "/api/v1/routing-rules/",
         "/api/v1/webhook-deliveries/",
         "/api/v1/webhooks/",
     ]
@@ -119,6 +137,9 @@ def test_schema_every_list_documents_400(schema):
         ("/api/v1/events/", {"cursor", "page_size", "ordering"}),
         ("/api/v1/leads/{id}/events/", {"cursor", "page_size", "ordering"}),
         ("/api/v1/accounts/", {"page", "page_size", "ordering", "search"}),
+        ("/api/v1/handoffs/", {"cursor", "page_size", "ordering"}),
+        ("/api/v1/reps/", {"page", "page_size", "ordering"}),
+        ("/api/v1/routing-rules/", {"page", "page_size", "ordering"}),
     ],
 )
 def test_schema_pagination_parameters(schema, path, parameters):
@@ -159,3 +180,25 @@ def test_schema_text_query_parameters_non_empty(schema):
     region = next(parameter for parameter in parameters if parameter["name"] == "region")
 
     assert region["schema"] == {"type": "string", "minLength": 1}
+
+
+def test_schema_handoff_allows_queue_and_blank_reasons(schema):
+    handoff = schema["components"]["schemas"]["Handoff"]["properties"]
+    blank = {"$ref": "#/components/schemas/BlankEnum"}
+
+    assert handoff["rep"]["nullable"] is True
+    assert handoff["technical_expert"]["nullable"] is True
+    assert handoff["routing_rule"]["nullable"] is True
+    assert handoff["reject_reason"]["oneOf"][1] == blank
+    assert handoff["outcome"]["oneOf"][1] == blank
+    assert handoff["outcome_reason"]["oneOf"][1] == blank
+    assert schema["components"]["schemas"]["BlankEnum"] == {"enum": [""]}
+
+
+def test_schema_handoff_trail_is_one_array(schema):
+    operation = schema["paths"]["/api/v1/handoffs/{id}/events/"]["get"]
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert body == {"type": "array", "items": {"$ref": "#/components/schemas/HandoffEvent"}}
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["id"]
+    assert "400" in operation["responses"]

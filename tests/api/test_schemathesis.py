@@ -26,6 +26,7 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -36,6 +37,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from handoff.services import (
+    handoff_accept,
+    handoff_close,
+    handoff_reject,
+    handoff_send,
+    handoff_settings_get,
+    handoff_withdraw,
+)
 from integrations.scopes import SCOPES
 from integrations.services import api_key_create, webhook_sending
 from leads.models import LeadStatus
@@ -44,6 +53,9 @@ from tests.factories import (
     AccountFactory,
     EngagementEventFactory,
     LeadFactory,
+    RepFactory,
+    RoutingRuleFactory,
+    TerritoryFactory,
     WebhookDeliveryFactory,
 )
 
@@ -107,6 +119,36 @@ def sample_data(revops, rep):
         EngagementEventFactory(lead=lead)
     lead_transition(lead_id=leads[0].pk, to_status=LeadStatus.MQL, actor=revops)
     WebhookDeliveryFactory()
+    sample_handoffs(revops)
+
+
+def sample_handoffs(revops):
+    """Handoffs in every state, a queued one, reps and a routing rule, made by the services."""
+    settings_row = handoff_settings_get()
+    settings_row.required_context_fields = []
+    settings_row.save()
+    territory = TerritoryFactory(code="europe")
+    reps = [RepFactory(capacity=20, territories=[territory]) for _ in range(2)]
+    rule = RoutingRuleFactory(name="Europe", regions=["europe"], reps=reps)
+    mqls = [
+        LeadFactory(status=LeadStatus.MQL, region="europe", first_touch_campaign="spring-expo")
+        for _ in range(5)
+    ]
+    sent = handoff_send(lead_ids=[lead.pk for lead in mqls], actor=revops).created
+    handoff_accept(
+        handoff_id=sent[0].pk,
+        actor=sent[0].rep.user,
+        qualification={"confirmed_need": "New line"},
+        next_step="Demo",
+        next_step_date=timezone.localdate(),
+    )
+    handoff_close(handoff_id=sent[0].pk, actor=revops, outcome="lost", reason="no_budget")
+    handoff_reject(handoff_id=sent[1].pk, actor=revops, reason="bad_timing", note="Next year")
+    handoff_withdraw(handoff_id=sent[2].pk, actor=revops)
+    rule.is_active = False
+    rule.save(update_fields=["is_active"])
+    queued = LeadFactory(status=LeadStatus.MQL, region="asia_pacific")
+    handoff_send(lead_ids=[queued.pk], actor=revops)
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@ LIST_PATHS = [
     "/api/v1/webhooks/",
     "/api/v1/webhook-deliveries/",
     "/api/v1/reports/funnel/",
+    "/api/v1/reports/handoff-feedback/",
+    "/api/v1/handoffs/",
+    "/api/v1/reps/",
+    "/api/v1/routing-rules/",
 ]
 
 
@@ -65,8 +69,20 @@ def test_unknown_parameter_rejected_on_every_list(revops_api, lead, template):
         ("/api/v1/leads/{lead}/events/", "page"),
         ("/api/v1/accounts/", "cursor"),
         ("/api/v1/api-keys/", "cursor"),
+        ("/api/v1/handoffs/", "page"),
+        ("/api/v1/reps/", "cursor"),
+        ("/api/v1/routing-rules/", "cursor"),
     ],
-    ids=["leads-page", "events-page", "lead-events-page", "accounts-cursor", "keys-cursor"],
+    ids=[
+        "leads-page",
+        "events-page",
+        "lead-events-page",
+        "accounts-cursor",
+        "keys-cursor",
+        "handoffs-page",
+        "reps-cursor",
+        "rules-cursor",
+    ],
 )
 def test_pagination_parameter_of_other_kind_rejected(revops_api, lead, template, param):
     response = revops_api.get(f"{path_for(template, lead)}?{param}=1")

@@ -12,14 +12,16 @@ from handoff.errors import (
     InvalidHandoffInput,
     NotAllowed,
     QualificationMissing,
+    RoutingRuleNotFound,
 )
-from handoff.models import Handoff, HandoffEvent, HandoffStatus
+from handoff.models import Handoff, HandoffEvent, HandoffStatus, RoutingRule
 from leadflow.roles import MARKETING
 from leads.models import Lead, StatusChange
 from tests.factories import (
     EngagementEventFactory,
     LeadFactory,
     RepFactory,
+    RoutingRuleFactory,
     UserFactory,
 )
 
@@ -653,3 +655,22 @@ def test_close_dated_dates_lead_change(team, mql):
     assert closed.closed_at == closed_at
     assert closed.events.get(kind="lost").created_at == closed_at
     assert StatusChange.objects.get(lead=mql, to_status="lost").created_at == closed_at
+
+
+def test_update_of_missing_rule_not_found(revops):
+    with pytest.raises(RoutingRuleNotFound) as raised:
+        services.routing_rule_update(rule_id=424242, actor=revops, fields={"name": "Gone"})
+
+    assert raised.value.message == "Routing rule 424242 does not exist."
+    assert raised.value.status_code == 404
+    assert RoutingRule.objects.count() == 0
+
+
+def test_delete_of_missing_rule_not_found(revops):
+    remaining_rule = RoutingRuleFactory()
+
+    with pytest.raises(RoutingRuleNotFound) as raised:
+        services.routing_rule_delete(rule_id=424242, actor=revops)
+
+    assert raised.value.message == "Routing rule 424242 does not exist."
+    assert list(RoutingRule.objects.all()) == [remaining_rule]

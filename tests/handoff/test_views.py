@@ -265,6 +265,22 @@ def test_rep_edit_sets_out_of_office(client, revops):
     assert rep.out_of_office_until == dt.date(2030, 5, 1)
 
 
+def test_rep_edit_rejects_capacity_over_maximum(client, revops):
+    rep = RepFactory(capacity=5)
+    client.force_login(revops)
+
+    response = client.post(
+        reverse("handoff:rep_edit", args=[rep.pk]), {"capacity": 2**40, "is_active": "on"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "capacity": ["Ensure this value is less than or equal to 1000."]
+    }
+    rep.refresh_from_db()
+    assert rep.capacity == 5
+
+
 def test_settings_page_saves_required_fields(client, revops, handoff_settings):
     client.force_login(revops)
 
