@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -60,6 +60,46 @@ def register_after_transition(hook: Callable[[StatusChange], None]) -> None:
         _after_transition_hooks.append(hook)
 
 
+class TransitionGuard(Protocol):
+    """A check another app runs before a lead changes status; raises IllegalTransition to reject it.
+
+    `lead` still has its old status, and inside lead_transition its row is locked.
+    `rule` is the rule of the transition, empty for a move a person makes.
+    """
+
+    def __call__(self, *, lead: Lead, to_status: str, rule: str) -> None: ...
+
+
+# Checks other apps attach to every status change, such as handoff rejecting the move of a lead
+# a rep is deciding on. Registered at start-up, for the same reason as the hooks above.
+_transition_guards: list[TransitionGuard] = []
+
+
+def register_transition_guard(guard: TransitionGuard) -> None:
+    if guard not in _transition_guards:
+        _transition_guards.append(guard)
+
+
+def lead_transition_guard_error(
+    *, lead: Lead, to_status: str, rule: str = ""
+) -> IllegalTransition | None:
+    """Return the error a registered guard raises for this move, or None when all allow it.
+
+    Pages call this to offer only the moves lead_transition would make. It reads
+    without a lock, so lead_transition runs the guards again.
+    """
+    try:
+        _run_transition_guards(lead=lead, to_status=to_status, rule=rule)
+    except IllegalTransition as error:
+        return error
+    return None
+
+
+def _run_transition_guards(*, lead: Lead, to_status: str, rule: str) -> None:
+    for guard in _transition_guards:
+        guard(lead=lead, to_status=to_status, rule=rule)
+
+
 def lead_transition(
     *,
     lead_id: int,
@@ -79,7 +119,8 @@ def lead_transition(
     `expected_from` lets a caller insist on the status it based its decision
     on; a mismatch is an IllegalTransition. `now` dates the change (default:
     the current time), so a caller replaying a decision records when it was
-    made. Hooks run after commit.
+    made. Registered guards run after the lifecycle check, on the locked row, and
+    may reject the move. Hooks run after commit.
     """
     if to_status not in LeadStatus.values:
         raise IllegalTransition(
@@ -104,6 +145,7 @@ def lead_transition(
                 f"Lead {lead_id} cannot move from {from_status} to {to_status}; allowed next: {allowed}.",
                 extra={"lead_id": lead_id, "from_status": from_status, "to_status": to_status},
             )
+        _run_transition_guards(lead=lead, to_status=to_status, rule=rule)
 
         now = now or timezone.now()
         lead.status = to_status

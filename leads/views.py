@@ -31,7 +31,7 @@ from leads.queue_pagination import (
     decode_cursor,
     keyset_page,
 )
-from leads.services import lead_transition
+from leads.services import lead_transition, lead_transition_guard_error
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,32 @@ def _timeline_limit(request: HttpRequest) -> int:
         return page_selectors.TIMELINE_PAGE_SIZE
 
 
+@dataclass(frozen=True)
+class BlockedMove:
+    """A move a transition guard rejects: the guard's message and the handoff it names."""
+
+    message: str
+    handoff_id: int | None
+
+
+def _page_transitions(lead: Lead) -> tuple[list[tuple[str, str]], list[BlockedMove]]:
+    """Return the page's moves that the lifecycle and the guards allow, and the blocked ones."""
+    allowed = allowed_next_statuses(lead.status)
+    actions: list[tuple[str, str]] = []
+    blocked: list[BlockedMove] = []
+    for status in PAGE_TRANSITIONS:
+        if status not in allowed:
+            continue
+        error = lead_transition_guard_error(lead=lead, to_status=status)
+        if error is None:
+            actions.append((status.value, PAGE_TRANSITION_LABELS[status]))
+            continue
+        blocked_move = BlockedMove(message=error.message, handoff_id=error.extra.get("handoff_id"))
+        if blocked_move not in blocked:
+            blocked.append(blocked_move)
+    return actions, blocked
+
+
 def _render_detail(
     request: HttpRequest,
     lead: Lead,
@@ -204,8 +230,8 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     breakdown = page_selectors.score_breakdown_for_page(lead)
-    allowed = allowed_next_statuses(lead.status)
     can_transition = has_role(request.user, *TRANSITION_ROLES)
+    actions, blocked = _page_transitions(lead) if can_transition else ([], [])
     context = {
         "nav": "queue" if lead.status == LeadStatus.MQL else "",
         "lead": lead,
@@ -216,11 +242,8 @@ def _render_detail(
         "timeline_step": page_selectors.TIMELINE_PAGE_SIZE,
         "can_transition": can_transition,
         "can_send": can_transition,
-        "transition_actions": [
-            (status.value, PAGE_TRANSITION_LABELS[status])
-            for status in PAGE_TRANSITIONS
-            if status in allowed
-        ],
+        "transition_actions": actions,
+        "blocked_moves": blocked,
         "form": form or LeadTransitionForm(initial={"expected_from": lead.status}),
         "transition_error": transition_error,
         "can_see_queue": has_role(request.user, *QUEUE_ROLES),
