@@ -545,3 +545,40 @@ def test_occurred_at_stored_in_utc(marketer_api):
     assert EngagementEvent.objects.get().occurred_at.isoformat() == OCCURRED_AT.replace(
         "Z", "+00:00"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_stored_when_eager_scoring_fails(marketer_api, monkeypatch, caplog, settings):
+    """Without a broker, scoring runs after the commit; its failure must not fail the request."""
+    from leadflow.celery import app as celery_app
+    from scoring import services as scoring_services
+
+    # The project's default, which the suite's eager_celery fixture overrides and restores.
+    celery_app.conf.task_eager_propagates = settings.CELERY_TASK_EAGER_PROPAGATES
+
+    def fail(*, lead_ids):
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(scoring_services, "leads_rescore", fail)
+
+    response = post(marketer_api, event_body())
+
+    assert response.status_code == 201
+    lead = Lead.objects.get()
+    assert lead.score_stale is True
+    assert EngagementEvent.objects.filter(lead=lead).count() == 1
+    failures = [
+        record.getMessage() for record in caplog.records if record.name == "leadflow.celery"
+    ]
+    assert len(failures) == 1
+    assert failures[0].startswith("Task scoring.rescore_leads ")
+    assert failures[0].endswith(
+        f" failed in the calling process for arguments [[{lead.pk}]]: "
+        "RuntimeError('scoring failed')"
+    )
+
+
+def test_suite_propagates_eager_task_errors():
+    from leadflow.celery import app as celery_app
+
+    assert celery_app.conf.task_eager_propagates is True
