@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from leads.normalize import normalize_email
 
 
 class Account(models.Model):
@@ -78,6 +81,21 @@ class LeadStatus(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
 
 
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def with_emails(self, emails: Iterable[str]) -> LeadQuerySet:
+        """Filter to the leads with these e-mail addresses, whatever the case of either.
+
+        The lookup goes through lower(email), the index of the case-insensitive unique
+        constraint; `email__iexact` compares upper() and scans the table instead. SQLite's
+        lower() folds ASCII letters only, so there a stored non-ASCII capital is missed;
+        Lead.save stores addresses lower-case, which makes that case rare.
+        """
+        addresses = sorted({normalize_email(address) or "" for address in emails})
+        return self.alias(email_lower=Lower("email")).filter(
+            email__isnull=False, email_lower__in=addresses
+        )
+
+
 class Lead(models.Model):
     """A person marketing attracted, with the scores that decide whether sales sees them."""
 
@@ -142,22 +160,41 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LeadQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), name="lead_email_unique_ci", condition=Q(email__isnull=False)
+                Lower("email"),
+                name="lead_email_unique_ci",
+                condition=Q(email__isnull=False),
+                violation_error_message=(
+                    "Another lead already has this e-mail address, in the same or another "
+                    "case; edit that lead instead."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["source_system", "external_id"],
                 name="lead_external_id_unique",
                 condition=Q(external_id__isnull=False),
+                violation_error_message=(
+                    "Another lead already has this external id in this source system; edit "
+                    "that lead instead."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(email__isnull=False) | Q(external_id__isnull=False),
                 name="lead_has_email_or_external_id",
+                violation_error_message=(
+                    "A lead needs an e-mail address, or an external id from its source system."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
+                condition=Q(status__in=LeadStatus.values),
+                name="lead_status_valid",
+                violation_error_message=(
+                    f"The status is not a lead status; use one of {', '.join(LeadStatus.values)}."
+                ),
             ),
         ]
         indexes = [
@@ -213,6 +250,13 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every path that saves a lead, the Django admin included, stores the address
+        # lower-case and stripped, as the API and the importer send it; blank becomes NULL,
+        # which the unique index leaves out.
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

@@ -16,7 +16,6 @@ from typing import Any, Literal, Protocol
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -522,7 +521,7 @@ def lead_upsert(
 def _find_lead_for_update(data: LeadInput, match_on: LeadMatch | None = None) -> Lead | None:
     queryset = Lead.objects.select_for_update()
     if data.email and match_on != "external_id":
-        lead = queryset.filter(email__iexact=data.email).first()
+        lead = queryset.with_emails([data.email]).first()
         if lead is not None or match_on == "email":
             return lead
     if data.external_id and match_on != "email":
@@ -565,7 +564,7 @@ def _check_identity_free(data: LeadInput, *, lead_id: int | None) -> None:
     """Raise LeadIdentityConflict when another lead has the e-mail or external id of `data`."""
     others = Lead.objects.exclude(pk=lead_id) if lead_id is not None else Lead.objects.all()
     if data.email:
-        holder = others.filter(email__iexact=data.email).values_list("pk", flat=True).first()
+        holder = others.with_emails([data.email]).values_list("pk", flat=True).first()
         if holder is not None:
             raise LeadIdentityConflict(
                 f"Lead {holder} already has this e-mail address; update that lead instead.",
@@ -866,21 +865,42 @@ def _create_event_leads(
         key = _lead_key(event)
         if key in lead_ids_by_key:
             continue
-        if key[0] == "id":
-            errors = {
-                "lead_id": [f"Lead {key[1]} does not exist; name the lead by email to create it."]
-            }
-        else:
-            errors = {
-                "lead_external_id": [
-                    f"No lead has external_id {key[2]!r} in source_system {key[1]!r}; "
-                    "name the lead by email to create it."
-                ]
-            }
         results[index] = EventResult(
-            index=index, status="error", external_id=event.external_id, errors=errors
+            index=index,
+            status="error",
+            external_id=event.external_id,
+            errors=_unresolved_lead_errors(key),
         )
     return set(created.values())
+
+
+def _unresolved_lead_errors(key: LeadKey) -> dict[str, list[str]]:
+    """Name the field of an event's lead reference that matched no lead, and the fix."""
+    kind, value, external_id = key
+    if kind == "id":
+        return {"lead_id": [f"Lead {value} does not exist; name the lead by email to create it."]}
+    if kind == "email":
+        # The insert met a lead with this address that the lookup did not see, such as one
+        # stored meanwhile by another request; a resend finds it.
+        return {
+            "email": [
+                f"No lead with the e-mail address {value} could be found or created; "
+                "send the event again."
+            ]
+        }
+    if not value:
+        return {
+            "lead_external_id": [
+                f"No lead has external_id {external_id!r} without a source_system; send the "
+                "source_system the id comes from, or name the lead by email to create it."
+            ]
+        }
+    return {
+        "lead_external_id": [
+            f"No lead has external_id {external_id!r} in source_system {value!r}; "
+            "name the lead by email to create it."
+        ]
+    }
 
 
 def _leads_by_email(emails: list[str]) -> dict[str, tuple[int, bool]]:
@@ -888,16 +908,18 @@ def _leads_by_email(emails: list[str]) -> dict[str, tuple[int, bool]]:
 
     The lookup goes through lower(email), the index of the case-insensitive unique
     constraint: a plain `email IN (…)` has no index to use and scans the whole lead table.
+    The result is keyed by the lower-case address, even where the stored one has capitals.
     """
     if connection.vendor == "postgresql":
-        return ingest_fast.leads_by_email(emails=emails)
-    leads = Lead.objects.alias(email_lower=Lower("email")).filter(
-        email__isnull=False, email_lower__in=emails
-    )
-    return {
-        email or "": (lead_id, is_stale)
-        for email, lead_id, is_stale in leads.values_list("email", "pk", "score_stale")
-    }
+        found = ingest_fast.leads_by_email(emails=emails)
+    else:
+        found = {
+            email or "": (lead_id, is_stale)
+            for email, lead_id, is_stale in Lead.objects.with_emails(emails).values_list(
+                "email", "pk", "score_stale"
+            )
+        }
+    return {email.lower(): value for email, value in found.items()}
 
 
 def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
