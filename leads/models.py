@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from leads.normalize import normalize_email
 
+ACCOUNT_NAME_MAX_LENGTH = 200
+
 
 class Account(models.Model):
     """A company: the plant, lab or headquarters that leads work for."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=ACCOUNT_NAME_MAX_LENGTH)
     # Lower-case host without scheme, "www." or path; see leads.normalize.normalize_domain.
     domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
     segment = models.CharField(max_length=64, blank=True, db_index=True)
@@ -57,6 +59,15 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def name_for(cls, *, domain: str, company_name: str = "") -> str:
+        """Return the name of a new account: the company name given, else its domain, cut to fit.
+
+        A domain may have up to 253 characters and the name column 200, so a long domain
+        is shortened rather than failing the insert.
+        """
+        return (company_name or domain)[:ACCOUNT_NAME_MAX_LENGTH]
 
     @property
     def employee_band(self) -> str:

@@ -195,7 +195,7 @@ def account_for_email(
         return account
     # Two ingests of the same new company can race here; the unique domain decides.
     account, _ = Account.objects.get_or_create(
-        domain=domain, defaults={"name": company_name or domain}
+        domain=domain, defaults={"name": Account.name_for(domain=domain, company_name=company_name)}
     )
     return account
 
@@ -971,7 +971,8 @@ def accounts_get_or_create(*, domains: set[str]) -> dict[str, int]:
     if missing:
         # Two ingests of the same new company can race here; the unique domain decides.
         Account.objects.bulk_create(
-            [Account(domain=domain, name=domain) for domain in missing], ignore_conflicts=True
+            [Account(domain=domain, name=Account.name_for(domain=domain)) for domain in missing],
+            ignore_conflicts=True,
         )
         created = Account.objects.filter(domain__in=missing).values_list("domain", "pk")
         for domain, account_id in created:

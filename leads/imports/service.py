@@ -466,7 +466,7 @@ def _accounts_for(rows: list[ParsedRow]) -> tuple[dict[str, Account], int]:
 
     accounts = {account.domain: account for account in Account.objects.filter(domain__in=names)}
     missing = [
-        Account(domain=domain, name=name or domain)
+        Account(domain=domain, name=Account.name_for(domain=domain, company_name=name))
         for domain, name in names.items()
         if domain not in accounts
     ]
