@@ -457,8 +457,12 @@ def enqueue_rescore(lead_ids: list[int]) -> None:
 
 
 def _apply_lead_fields(lead: Lead, data: LeadInput) -> None:
+    country_before = lead.country
     for name, value in data.fields.items():
         setattr(lead, name, value)
+    if lead.country != country_before and "region" not in data.fields:
+        # The region of the old country would be wrong; derive it again below.
+        lead.region = ""
     if data.interests is not None:
         lead.interests = sorted(set(data.interests))
     if data.custom_attributes:
