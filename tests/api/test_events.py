@@ -578,6 +578,38 @@ def test_event_stored_when_eager_scoring_fails(marketer_api, monkeypatch, caplog
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_event_stored_when_eager_auto_handoff_fails(
+    marketer_api, default_ruleset, caplog, settings
+):
+    """A window of 999,999,999 days overflows the automatic handoff's date arithmetic."""
+    from handoff.models import HandoffSettings
+    from leadflow.celery import app as celery_app
+
+    celery_app.conf.task_eager_propagates = settings.CELERY_TASK_EAGER_PROPAGATES
+    HandoffSettings.objects.update_or_create(
+        pk=1,
+        defaults={
+            "auto_handoff_enabled": True,
+            "auto_window_days": 999_999_999,
+            "auto_event_kinds": ["quote_request"],
+        },
+    )
+
+    response = post(marketer_api, event_body(kind="quote_request"))
+
+    assert response.status_code == 201
+    lead = Lead.objects.get()
+    assert lead.score_stale is False
+    assert EngagementEvent.objects.filter(lead=lead).count() == 1
+    failures = [
+        record.getMessage() for record in caplog.records if record.name == "leadflow.celery"
+    ]
+    assert len(failures) == 1
+    assert failures[0].startswith("Task handoff.auto_handoff ")
+    assert f"for arguments [[{lead.pk}]]: OverflowError(" in failures[0]
+
+
 def test_suite_propagates_eager_task_errors():
     from leadflow.celery import app as celery_app
 
