@@ -89,8 +89,8 @@ DATABASES = {
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if not IS_POSTGRES:
     # The dev server and Celery's eager mode share the file; wait up to 20 s for a lock instead
-    # of failing. IMMEDIATE takes the write lock when a transaction begins, so the wait applies;
-    # a deferred transaction that reads first and then writes fails at once with "database is
+    # of failing. IMMEDIATE takes the write lock when a transaction begins, so the wait applies.
+    # A deferred transaction that reads first and then writes fails at once with "database is
     # locked" when another connection writes meanwhile.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}

@@ -264,8 +264,8 @@ class Lead(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Every path that saves a lead, the Django admin included, stores the address
-        # lower-case and stripped, as the API and the importer send it; blank becomes NULL,
-        # which the unique index leaves out.
+        # lower-case and stripped, as the API and the importer send it. A blank address
+        # becomes NULL, which the unique index leaves out.
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
 

@@ -294,7 +294,7 @@ def interest_suggestions() -> list[str]:
     """Return the distinct product categories stored on leads, sorted, for the edit page.
 
     NOTE: the query reads every lead's interests. For 10,000 leads with three interests
-    each it took about 10 ms on PostgreSQL on a 2-core VM (an estimate from one run); a much
+    each it took about 10 ms on PostgreSQL on a 2-core VM, an estimate from one run. A much
     larger table would need the values kept in a table of their own.
     """
     sql = _INTEREST_SUGGESTIONS_SQL.get(connection.vendor)

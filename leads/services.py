@@ -884,8 +884,8 @@ def _unresolved_lead_errors(key: LeadKey) -> dict[str, list[str]]:
     if kind == "id":
         return {"lead_id": [f"Lead {value} does not exist; name the lead by email to create it."]}
     if kind == "email":
-        # The insert met a lead with this address that the lookup did not see, such as one
-        # stored meanwhile by another request; a resend finds it.
+        # The insert met a lead with this address that the lookup did not find, such as one
+        # stored meanwhile by another request. A resend finds it.
         return {
             "email": [
                 f"No lead with the e-mail address {value} could be found or created; "

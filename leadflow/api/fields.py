@@ -45,7 +45,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 
 
 # The range of a bigint column. SQLite raises OverflowError for an integer beyond it, and no
-# integer or id column holds such a value.
+# integer or id column can contain such a value.
 BIGINT_MIN = -(2**63)
 BIGINT_MAX = 2**63 - 1
 
