@@ -35,6 +35,7 @@ from handoff.routing import route_lead
 from leadflow.errors import ApplicationError
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER, has_role
 from leads.models import Lead
+from leads.views import UNSENT_NOTE_SESSION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,12 @@ def send_to_sales(request: HttpRequest) -> HttpResponse:
         messages.success(request, summary + ".")
     for failure in result.errors:
         messages.error(request, failure["message"])
+    if not result.created and form.cleaned_data["marketing_notes"]:
+        # Nothing was sent, so the lead page fills the typed note in again.
+        request.session[UNSENT_NOTE_SESSION_KEY] = {
+            "lead_ids": form.cleaned_data["lead_ids"],
+            "note": form.cleaned_data["marketing_notes"],
+        }
 
     if len(result.created) == 1 and not result.errors and "next" not in request.POST:
         return redirect("handoff:lead", lead_id=result.created[0].lead_id)

@@ -182,7 +182,12 @@ class IdempotencyMixin(_ViewBase):
             key=key,
             method=request.method or "",
             path=path,
-            request_hash=request_fingerprint(method=request.method or "", path=path, body=body),
+            request_hash=request_fingerprint(
+                method=request.method or "",
+                path=path,
+                body=body,
+                content_type=request.content_type or "",
+            ),
         )
         if not claim.acquired:
             return self._replay(claim.record)

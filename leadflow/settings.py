@@ -90,8 +90,13 @@ DATABASES = {
 }
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if not IS_POSTGRES:
-    # The dev server and Celery's eager mode share the file; wait for a lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The dev server and Celery's eager mode share the file; wait up to 20 s for a lock instead
+    # of failing. IMMEDIATE takes the write lock when a transaction begins, so the wait applies.
+    # A deferred transaction that reads first and then writes fails at once with "database is
+    # locked" when another connection writes meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -120,7 +125,10 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or (
     CELERY_BROKER_URL if BROKER_CONFIGURED else None
 )
 CELERY_TASK_ALWAYS_EAGER = not BROKER_CONFIGURED
-CELERY_TASK_EAGER_PROPAGATES = True
+# An eager task runs after the request's commit, in the request. Off, its error is logged
+# (leadflow.celery) and the committed request still succeeds; a lead whose scoring failed keeps
+# its stale flag for the sweep. The test suite turns it on so that task errors fail tests.
+CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"

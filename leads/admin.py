@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
 from leads.models import Account, EngagementEvent, Lead, StatusChange
+from leads.normalize import normalize_email
 
 
 @admin.register(Account)
@@ -39,8 +41,32 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+class LeadAdminForm(forms.ModelForm):
+    """The admin's lead form: the e-mail address is stored lower-case, as every other path stores it."""
+
+    class Meta:
+        model = Lead
+        fields = "__all__"  # noqa: DJ007 the admin lists its own fields and read-only fields
+
+    def clean_email(self) -> str | None:
+        email = normalize_email(self.cleaned_data.get("email"))
+        if email is None:
+            return None
+        others = Lead.objects.with_emails([email])
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        holder = others.values_list("pk", flat=True).first()
+        if holder is not None:
+            raise forms.ValidationError(
+                f"Lead {holder} already has the e-mail address {email}; edit that lead instead.",
+                code="unique",
+            )
+        return email
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = [
         "display_name",
         "email",

@@ -22,6 +22,20 @@ from leads.normalize import normalize_email
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EVENT_FUTURE_SECONDS = 300
+# Events before the Unix epoch are typing or conversion errors, such as 0001-01-01.
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+# A lead names a handful of product categories; the lead page and the handoff context show
+# every one of them.
+MAX_INTERESTS = 50
+MAX_INTEREST_LENGTH = 100
+# custom_attributes of a lead and properties of an event, measured as compact JSON in UTF-8.
+# An imported row's unmapped columns go to custom_attributes, so the limit leaves room for
+# dozens of them.
+MAX_JSON_OBJECT_BYTES = 32_768
+# Levels of objects and lists inside custom_attributes or properties, the outer object
+# included. The JSON encoder recurses once per level, so this also keeps it far from
+# Python's recursion limit.
+MAX_JSON_DEPTH = 10
 # The largest primary key a bigint column holds; SQLite raises OverflowError beyond it.
 MAX_ID = 2**63 - 1
 # EventKind.values builds a new list on every access, which cost half of parse_event's time.
@@ -95,24 +109,84 @@ def unstorable_character(value: Any) -> str | None:
     """Name a character PostgreSQL cannot store found in `value`, its keys or items, else None.
 
     PostgreSQL text and jsonb reject NUL, and UTF-8 cannot encode an unpaired
-    surrogate, which JSON allows as an escape such as \\ud800.
+    surrogate, which JSON allows as an escape such as \\ud800. The walk uses a stack
+    rather than recursion, so a deeply nested value cannot exhaust Python's call stack.
     """
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "a NUL character"
-        if any("\ud800" <= character <= "\udfff" for character in value):
-            return "an unpaired surrogate character"
-        return None
-    if isinstance(value, dict):
-        items: list[Any] = [*value.keys(), *value.values()]
-    elif isinstance(value, list):
-        items = value
-    else:
-        return None
-    for item in items:
-        found = unstorable_character(item)
-        if found:
-            return found
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a NUL character"
+            if not item.isascii() and any("\ud800" <= char <= "\udfff" for char in item):
+                return "an unpaired surrogate character"
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+def json_depth(value: Any) -> int:
+    """Return how many levels of objects and lists `value` has: 0 for a scalar, 1 for {}."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def json_object_problem(value: Any) -> str | None:
+    """Return why an object cannot be stored as custom_attributes or properties, else None."""
+    if not isinstance(value, dict):
+        return f"Expected an object, got {'null' if value is None else type(value).__name__}."
+    found = unstorable_character(value)
+    if found:
+        return f"Contains {found}; remove it."
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        return (
+            f"Nested {depth} levels deep, more than the maximum of {MAX_JSON_DEPTH}; "
+            "flatten the object."
+        )
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_JSON_OBJECT_BYTES:
+        return (
+            f"{size:,} bytes as JSON is more than the maximum of {MAX_JSON_OBJECT_BYTES:,}; "
+            "send fewer or shorter values."
+        )
+    return None
+
+
+def _interests_problem(interests: Any) -> str | None:
+    """Return why `interests` is not a list of product categories that can be stored, else None."""
+    if not isinstance(interests, list) or not all(isinstance(item, str) for item in interests):
+        return f"Expected a list of product categories, got {interests!r}."
+    if len(interests) > MAX_INTERESTS:
+        return (
+            f"{len(interests):,} product categories is more than the maximum of "
+            f"{MAX_INTERESTS}; keep the ones the lead asked about."
+        )
+    for item in interests:
+        if not item.strip():
+            return "Contains an empty product category; remove it."
+        if len(item) > MAX_INTEREST_LENGTH:
+            return (
+                f"The product category {item[:40]!r}… has {len(item):,} characters, more than "
+                f"the maximum of {MAX_INTEREST_LENGTH}; shorten it."
+            )
+    found = unstorable_character(interests)
+    if found:
+        return f"Contains {found}; remove it."
     return None
 
 
@@ -221,31 +295,25 @@ def _lead_attributes(
                 fields[name] = value
 
     interests = data.get("interests")
-    if interests is not None and (
-        not isinstance(interests, list) or not all(isinstance(item, str) for item in interests)
-    ):
-        errors.setdefault("interests", []).append(
-            f"Expected a list of product categories, got {interests!r}."
-        )
+    problem = _interests_problem(interests) if interests is not None else None
+    if problem:
+        errors.setdefault("interests", []).append(problem)
         interests = None
 
-    elif interests is not None and unstorable_character(interests):
-        errors.setdefault("interests", []).append(
-            f"Contains {unstorable_character(interests)}; remove it."
-        )
-        interests = None
-
-    custom = data.get("custom_attributes") or {}
-    if not isinstance(custom, dict):
-        errors.setdefault("custom_attributes", []).append(
-            f"Expected an object, got {type(custom).__name__}."
-        )
-        custom = {}
-    elif unstorable_character(custom):
-        errors.setdefault("custom_attributes", []).append(
-            f"Contains {unstorable_character(custom)}; remove it."
-        )
-        custom = {}
+    custom: dict[str, Any] = {}
+    if "custom_attributes" in data:
+        problem = json_object_problem(data["custom_attributes"])
+        if data["custom_attributes"] is None:
+            # Null clears a text field, but attributes are merged key by key, so a null
+            # object would silently change nothing.
+            problem = (
+                "Expected an object of attributes to merge into the stored ones, got null; "
+                "leave the field out, or set a single attribute to null."
+            )
+        if problem:
+            errors.setdefault("custom_attributes", []).append(problem)
+        else:
+            custom = data["custom_attributes"]
     return fields, interests, custom
 
 
@@ -359,7 +427,32 @@ def _datetime(
             f"{value!r} is in the future; send the time the event happened."
         )
         return None
+    if parsed < EARLIEST_EVENT_TIME:
+        errors.setdefault(name, []).append(
+            f"{value!r} is before the earliest time accepted, 1970-01-01T00:00:00Z; send the "
+            "time the event happened."
+        )
+        return None
     return parsed
+
+
+def _is_small_flat(properties: dict[str, Any]) -> bool:
+    """Tell whether the properties are at most 20 short ASCII text, number or null values.
+
+    Such properties are within the size and depth limits and contain no character that
+    PostgreSQL rejects, so json_object_problem has nothing to find.
+    """
+    if len(properties) > 20:
+        return False
+    for key, value in properties.items():
+        if type(key) is not str or len(key) > 100 or not key.isascii() or "\x00" in key:
+            return False
+        if type(value) is str:
+            if len(value) > 1000 or not value.isascii() or "\x00" in value:
+                return False
+        elif type(value) not in (int, float, bool) and value is not None:
+            return False
+    return True
 
 
 def derive_event_external_id(data: dict[str, Any]) -> str:
@@ -435,15 +528,15 @@ def parse_event(data: Any, *, now: datetime | None = None) -> EventInput:
     asset = _text(data.get("asset"), "asset", 255, errors)
     campaign = _text(data.get("campaign"), "campaign", 200, errors)
     source = _text(data.get("source"), "source", 64, errors)
-    properties = data.get("properties") or {}
-    if not isinstance(properties, dict):
-        errors.setdefault("properties", []).append(
-            f"Expected an object, got {type(properties).__name__}."
-        )
-    elif unstorable_character(properties):
-        errors.setdefault("properties", []).append(
-            f"Contains {unstorable_character(properties)}; remove it."
-        )
+    properties = data.get("properties")
+    if properties is None:
+        properties = {}
+    # Most events carry a few short flat properties, which are within every limit; only the
+    # others pay for the full check.
+    elif not properties or not isinstance(properties, dict) or not _is_small_flat(properties):
+        problem = json_object_problem(properties)
+        if problem:
+            errors.setdefault("properties", []).append(problem)
 
     if errors:
         raise InputError(errors)

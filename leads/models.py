@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -10,11 +11,15 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leads.normalize import normalize_email
+
+ACCOUNT_NAME_MAX_LENGTH = 200
+
 
 class Account(models.Model):
     """A company: the plant, lab or headquarters that leads work for."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=ACCOUNT_NAME_MAX_LENGTH)
     # Lower-case host without scheme, "www." or path; see leads.normalize.normalize_domain.
     domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
     segment = models.CharField(max_length=64, blank=True, db_index=True)
@@ -55,6 +60,15 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def name_for(cls, *, domain: str, company_name: str = "") -> str:
+        """Return the name of a new account: the company name given, else its domain, cut to fit.
+
+        A domain may have up to 253 characters and the name column 200, so a long domain
+        is shortened rather than failing the insert.
+        """
+        return (company_name or domain)[:ACCOUNT_NAME_MAX_LENGTH]
+
     @property
     def employee_band(self) -> str:
         from leads.normalize import employee_band
@@ -76,6 +90,21 @@ class LeadStatus(models.TextChoices):
     LOST = "lost", "Lost"
     NURTURE = "nurture", "Nurture"
     DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def with_emails(self, emails: Iterable[str]) -> LeadQuerySet:
+        """Filter to the leads with these e-mail addresses, whatever the case of either.
+
+        The lookup goes through lower(email), the index of the case-insensitive unique
+        constraint; `email__iexact` compares upper() and scans the table instead. SQLite's
+        lower() folds ASCII letters only, so there a stored non-ASCII capital is missed;
+        Lead.save stores addresses lower-case, which makes that case rare.
+        """
+        addresses = sorted({normalize_email(address) or "" for address in emails})
+        return self.alias(email_lower=Lower("email")).filter(
+            email__isnull=False, email_lower__in=addresses
+        )
 
 
 class Lead(models.Model):
@@ -142,22 +171,41 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LeadQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), name="lead_email_unique_ci", condition=Q(email__isnull=False)
+                Lower("email"),
+                name="lead_email_unique_ci",
+                condition=Q(email__isnull=False),
+                violation_error_message=(
+                    "Another lead already has this e-mail address, in the same or another "
+                    "case; edit that lead instead."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["source_system", "external_id"],
                 name="lead_external_id_unique",
                 condition=Q(external_id__isnull=False),
+                violation_error_message=(
+                    "Another lead already has this external id in this source system; edit "
+                    "that lead instead."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(email__isnull=False) | Q(external_id__isnull=False),
                 name="lead_has_email_or_external_id",
+                violation_error_message=(
+                    "A lead needs an e-mail address, or an external id from its source system."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
+                condition=Q(status__in=LeadStatus.values),
+                name="lead_status_valid",
+                violation_error_message=(
+                    f"The status is not a lead status; use one of {', '.join(LeadStatus.values)}."
+                ),
             ),
         ]
         indexes = [
@@ -213,6 +261,13 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every path that saves a lead, the Django admin included, stores the address
+        # lower-case and stripped, as the API and the importer send it. A blank address
+        # becomes NULL, which the unique index leaves out.
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

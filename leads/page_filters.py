@@ -8,6 +8,7 @@ import django_filters
 from django import forms
 from django.db.models import F, Q, QuerySet
 
+from leads.labels import code_label
 from leads.models import Lead
 from leads.page_selectors import SCORE_BANDS, QueueFilterOptions, score_band_condition
 from leads.queue_pagination import KeysetOrder
@@ -42,33 +43,6 @@ SORT_CHOICES = [
 DEFAULT_SORT = "-fit"
 
 BAND_CHOICES = [(band.code, band.short_description) for band in SCORE_BANDS]
-
-# Words of stored codes that are not written in title case.
-_CODE_WORDS = {
-    "cad": "CAD",
-    "cnc": "CNC",
-    "erp": "ERP",
-    "hr": "HR",
-    "it": "IT",
-    "mes": "MES",
-    "plm": "PLM",
-    "qa": "QA",
-    "rfq": "RFQ",
-    "linkedin": "LinkedIn",
-    "and": "and",
-    "of": "of",
-}
-
-
-def code_label(value: str) -> str:
-    """Turn a stored code such as "cnc_machining" into "CNC Machining" for display.
-
-    A value with capitals or spaces is already meant for people and stays as it is.
-    """
-    if value != value.lower() or " " in value:
-        return value
-    words = value.replace("_", " ").split()
-    return " ".join(_CODE_WORDS.get(word, word.capitalize()) for word in words)
 
 
 def _invalid_choice(field_description: str) -> dict[str, str]:

@@ -273,6 +273,38 @@ def lead_for_page(*, user: AbstractBaseUser | AnonymousUser, lead_id: int) -> Le
     )
 
 
+# The lead edit page suggests up to this many existing product categories.
+MAX_INTEREST_SUGGESTIONS = 300
+# Each reads every lead's interests, one sequential scan of the lead table without an index.
+_INTEREST_SUGGESTIONS_SQL = {
+    "postgresql": (
+        "SELECT DISTINCT interest FROM {table}, "
+        "jsonb_array_elements_text(CASE WHEN jsonb_typeof(interests) = 'array' "
+        "THEN interests ELSE '[]'::jsonb END) AS interest ORDER BY interest LIMIT %s"
+    ),
+    "sqlite": (
+        "SELECT DISTINCT item.value FROM {table}, json_each({table}.interests) AS item "
+        "WHERE json_type({table}.interests) = 'array' AND item.type = 'text' "
+        "ORDER BY item.value LIMIT %s"
+    ),
+}
+
+
+def interest_suggestions() -> list[str]:
+    """Return the distinct product categories stored on leads, sorted, for the edit page.
+
+    NOTE: the query reads every lead's interests. For 10,000 leads with three interests
+    each it took about 10 ms on PostgreSQL on a 2-core VM, an estimate from one run. A much
+    larger table would need the values kept in a table of their own.
+    """
+    sql = _INTEREST_SUGGESTIONS_SQL.get(connection.vendor)
+    if sql is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=Lead._meta.db_table), [MAX_INTEREST_SUGGESTIONS])
+        return [value for (value,) in cursor.fetchall() if isinstance(value, str) and value]
+
+
 @dataclass(frozen=True)
 class RuleRow:
     """One line of a breakdown table: a rule and what it gave."""

@@ -17,7 +17,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leadflow.api import StrictDateField
-from leads.inputs import unstorable_character
+from leads.inputs import (
+    MAX_INTEREST_LENGTH,
+    MAX_INTERESTS,
+    MAX_JSON_DEPTH,
+    MAX_JSON_OBJECT_BYTES,
+    json_object_problem,
+)
 from leads.models import Account, EngagementEvent, EventKind, Lead, LeadStatus, StatusChange
 from leads.selectors import FUNNEL_GROUP_FIELDS
 
@@ -221,13 +227,18 @@ class LeadChangesSerializer(serializers.Serializer):
     email_opt_out = serializers.BooleanField(required=False)
     call_opt_out = serializers.BooleanField(required=False)
     interests = serializers.ListField(
-        child=serializers.CharField(),
+        child=serializers.CharField(max_length=MAX_INTEREST_LENGTH),
+        max_length=MAX_INTERESTS,
         required=False,
         allow_null=True,
-        help_text="Product categories; replaces the stored list.",
+        help_text=f"Product categories, at most {MAX_INTERESTS} of at most "
+        f"{MAX_INTEREST_LENGTH} characters each; replaces the stored list.",
     )
     custom_attributes = serializers.DictField(
-        required=False, help_text="Merged into the stored attributes, key by key."
+        required=False,
+        help_text=f"Merged into the stored attributes, key by key. At most "
+        f"{MAX_JSON_OBJECT_BYTES:,} bytes as JSON and {MAX_JSON_DEPTH} levels deep; null is "
+        "rejected, because it would change nothing.",
     )
 
 
@@ -314,7 +325,8 @@ class EventInputSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=EventKind.choices)
     occurred_at = serializers.DateTimeField(
-        help_text="When the event happened, ISO 8601; no more than 5 minutes in the future."
+        help_text="When the event happened, ISO 8601; from 1970-01-01T00:00:00Z to 5 minutes "
+        "in the future."
     )
     external_id = serializers.CharField(
         max_length=200,
@@ -336,7 +348,11 @@ class EventInputSerializer(serializers.Serializer):
     source = serializers.CharField(  # type: ignore[assignment]
         max_length=64, required=False, help_text="What sent the event; api when not sent."
     )
-    properties = serializers.DictField(required=False)
+    properties = serializers.DictField(
+        required=False,
+        help_text=f"Free-form facts of the event, at most {MAX_JSON_OBJECT_BYTES:,} bytes as "
+        f"JSON and {MAX_JSON_DEPTH} levels deep.",
+    )
 
 
 class EventResultSerializer(serializers.Serializer):
@@ -462,9 +478,9 @@ class AccountDetailSerializer(AccountSerializer):
 
 
 def _storable_json(value: Any) -> None:
-    found = unstorable_character(value)
-    if found:
-        raise serializers.ValidationError(f"Contains {found}; remove it.")
+    problem = json_object_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
 
 
 ACCOUNT_TEXT_OPTIONS: dict[str, Any] = {"required": False, "allow_blank": True}

@@ -11,12 +11,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -60,6 +59,46 @@ def register_after_transition(hook: Callable[[StatusChange], None]) -> None:
         _after_transition_hooks.append(hook)
 
 
+class TransitionGuard(Protocol):
+    """A check another app runs before a lead changes status; raises IllegalTransition to reject it.
+
+    `lead` still has its old status, and inside lead_transition its row is locked.
+    `rule` is the rule of the transition, empty for a move a person makes.
+    """
+
+    def __call__(self, *, lead: Lead, to_status: str, rule: str) -> None: ...
+
+
+# Checks other apps attach to every status change, such as handoff rejecting the move of a lead
+# a rep is deciding on. Registered at start-up, for the same reason as the hooks above.
+_transition_guards: list[TransitionGuard] = []
+
+
+def register_transition_guard(guard: TransitionGuard) -> None:
+    if guard not in _transition_guards:
+        _transition_guards.append(guard)
+
+
+def lead_transition_guard_error(
+    *, lead: Lead, to_status: str, rule: str = ""
+) -> IllegalTransition | None:
+    """Return the error a registered guard raises for this move, or None when all allow it.
+
+    Pages call this to offer only the moves lead_transition would make. It reads
+    without a lock, so lead_transition runs the guards again.
+    """
+    try:
+        _run_transition_guards(lead=lead, to_status=to_status, rule=rule)
+    except IllegalTransition as error:
+        return error
+    return None
+
+
+def _run_transition_guards(*, lead: Lead, to_status: str, rule: str) -> None:
+    for guard in _transition_guards:
+        guard(lead=lead, to_status=to_status, rule=rule)
+
+
 def lead_transition(
     *,
     lead_id: int,
@@ -79,7 +118,8 @@ def lead_transition(
     `expected_from` lets a caller insist on the status it based its decision
     on; a mismatch is an IllegalTransition. `now` dates the change (default:
     the current time), so a caller replaying a decision records when it was
-    made. Hooks run after commit.
+    made. Registered guards run after the lifecycle check, on the locked row, and
+    may reject the move. Hooks run after commit.
     """
     if to_status not in LeadStatus.values:
         raise IllegalTransition(
@@ -104,6 +144,7 @@ def lead_transition(
                 f"Lead {lead_id} cannot move from {from_status} to {to_status}; allowed next: {allowed}.",
                 extra={"lead_id": lead_id, "from_status": from_status, "to_status": to_status},
             )
+        _run_transition_guards(lead=lead, to_status=to_status, rule=rule)
 
         now = now or timezone.now()
         lead.status = to_status
@@ -154,7 +195,7 @@ def account_for_email(
         return account
     # Two ingests of the same new company can race here; the unique domain decides.
     account, _ = Account.objects.get_or_create(
-        domain=domain, defaults={"name": company_name or domain}
+        domain=domain, defaults={"name": Account.name_for(domain=domain, company_name=company_name)}
     )
     return account
 
@@ -416,8 +457,12 @@ def enqueue_rescore(lead_ids: list[int]) -> None:
 
 
 def _apply_lead_fields(lead: Lead, data: LeadInput) -> None:
+    country_before = lead.country
     for name, value in data.fields.items():
         setattr(lead, name, value)
+    if lead.country != country_before and "region" not in data.fields:
+        # The region of the old country would be wrong; derive it again below.
+        lead.region = ""
     if data.interests is not None:
         lead.interests = sorted(set(data.interests))
     if data.custom_attributes:
@@ -480,7 +525,7 @@ def lead_upsert(
 def _find_lead_for_update(data: LeadInput, match_on: LeadMatch | None = None) -> Lead | None:
     queryset = Lead.objects.select_for_update()
     if data.email and match_on != "external_id":
-        lead = queryset.filter(email__iexact=data.email).first()
+        lead = queryset.with_emails([data.email]).first()
         if lead is not None or match_on == "email":
             return lead
     if data.external_id and match_on != "email":
@@ -523,7 +568,7 @@ def _check_identity_free(data: LeadInput, *, lead_id: int | None) -> None:
     """Raise LeadIdentityConflict when another lead has the e-mail or external id of `data`."""
     others = Lead.objects.exclude(pk=lead_id) if lead_id is not None else Lead.objects.all()
     if data.email:
-        holder = others.filter(email__iexact=data.email).values_list("pk", flat=True).first()
+        holder = others.with_emails([data.email]).values_list("pk", flat=True).first()
         if holder is not None:
             raise LeadIdentityConflict(
                 f"Lead {holder} already has this e-mail address; update that lead instead.",
@@ -824,21 +869,42 @@ def _create_event_leads(
         key = _lead_key(event)
         if key in lead_ids_by_key:
             continue
-        if key[0] == "id":
-            errors = {
-                "lead_id": [f"Lead {key[1]} does not exist; name the lead by email to create it."]
-            }
-        else:
-            errors = {
-                "lead_external_id": [
-                    f"No lead has external_id {key[2]!r} in source_system {key[1]!r}; "
-                    "name the lead by email to create it."
-                ]
-            }
         results[index] = EventResult(
-            index=index, status="error", external_id=event.external_id, errors=errors
+            index=index,
+            status="error",
+            external_id=event.external_id,
+            errors=_unresolved_lead_errors(key),
         )
     return set(created.values())
+
+
+def _unresolved_lead_errors(key: LeadKey) -> dict[str, list[str]]:
+    """Name the field of an event's lead reference that matched no lead, and the fix."""
+    kind, value, external_id = key
+    if kind == "id":
+        return {"lead_id": [f"Lead {value} does not exist; name the lead by email to create it."]}
+    if kind == "email":
+        # The insert met a lead with this address that the lookup did not find, such as one
+        # stored meanwhile by another request. A resend finds it.
+        return {
+            "email": [
+                f"No lead with the e-mail address {value} could be found or created; "
+                "send the event again."
+            ]
+        }
+    if not value:
+        return {
+            "lead_external_id": [
+                f"No lead has external_id {external_id!r} without a source_system; send the "
+                "source_system the id comes from, or name the lead by email to create it."
+            ]
+        }
+    return {
+        "lead_external_id": [
+            f"No lead has external_id {external_id!r} in source_system {value!r}; "
+            "name the lead by email to create it."
+        ]
+    }
 
 
 def _leads_by_email(emails: list[str]) -> dict[str, tuple[int, bool]]:
@@ -846,16 +912,18 @@ def _leads_by_email(emails: list[str]) -> dict[str, tuple[int, bool]]:
 
     The lookup goes through lower(email), the index of the case-insensitive unique
     constraint: a plain `email IN (…)` has no index to use and scans the whole lead table.
+    The result is keyed by the lower-case address, even where the stored one has capitals.
     """
     if connection.vendor == "postgresql":
-        return ingest_fast.leads_by_email(emails=emails)
-    leads = Lead.objects.alias(email_lower=Lower("email")).filter(
-        email__isnull=False, email_lower__in=emails
-    )
-    return {
-        email or "": (lead_id, is_stale)
-        for email, lead_id, is_stale in leads.values_list("email", "pk", "score_stale")
-    }
+        found = ingest_fast.leads_by_email(emails=emails)
+    else:
+        found = {
+            email or "": (lead_id, is_stale)
+            for email, lead_id, is_stale in Lead.objects.with_emails(emails).values_list(
+                "email", "pk", "score_stale"
+            )
+        }
+    return {email.lower(): value for email, value in found.items()}
 
 
 def leads_create_for_emails(*, emails: Iterable[str]) -> dict[str, int]:
@@ -907,7 +975,8 @@ def accounts_get_or_create(*, domains: set[str]) -> dict[str, int]:
     if missing:
         # Two ingests of the same new company can race here; the unique domain decides.
         Account.objects.bulk_create(
-            [Account(domain=domain, name=domain) for domain in missing], ignore_conflicts=True
+            [Account(domain=domain, name=Account.name_for(domain=domain)) for domain in missing],
+            ignore_conflicts=True,
         )
         created = Account.objects.filter(domain__in=missing).values_list("domain", "pk")
         for domain, account_id in created:

@@ -13,12 +13,19 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadflow.roles import MARKETING, REVOPS, has_role
 from leads import page_selectors
 from leads.errors import IllegalTransition, LeadNotFound
-from leads.forms import PAGE_TRANSITION_LABELS, PAGE_TRANSITIONS, LeadTransitionForm
+from leads.forms import (
+    PAGE_TRANSITION_LABELS,
+    PAGE_TRANSITIONS,
+    LeadEditForm,
+    LeadTransitionForm,
+)
+from leads.inputs import InputError, parse_lead_changes
+from leads.labels import code_label
 from leads.lifecycle import allowed_next_statuses
 from leads.models import Lead, LeadStatus
 from leads.page_filters import SORT_KEYS, MQLQueueFilter
@@ -31,13 +38,18 @@ from leads.queue_pagination import (
     decode_cursor,
     keyset_page,
 )
-from leads.services import lead_transition
+from leads.services import lead_transition, lead_transition_guard_error, lead_update
 
 logger = logging.getLogger(__name__)
 
 QUEUE_ROLES = (MARKETING, REVOPS)
 # Roles that may move a lead to nurture or disqualify it from the lead page.
 TRANSITION_ROLES = (MARKETING, REVOPS)
+# Roles that may edit a lead's fields on its edit page, as the API lets them.
+EDIT_ROLES = (MARKETING, REVOPS)
+# The session entry of a note for the rep that a failed send to sales left unsent:
+# {"lead_ids": [...], "note": "..."}. handoff.views writes it; the lead page fills it in again.
+UNSENT_NOTE_SESSION_KEY = "leads.unsent_handoff_note"
 QUEUE_PAGE_SIZE = 25
 QUEUE_SORT_COLUMNS = ("fit", "engagement", "mql_since")
 PAGE_CURSOR_PARAMETERS = ("after", "before")
@@ -195,6 +207,32 @@ def _timeline_limit(request: HttpRequest) -> int:
         return page_selectors.TIMELINE_PAGE_SIZE
 
 
+@dataclass(frozen=True)
+class BlockedMove:
+    """A move a transition guard rejects: the guard's message and the handoff it names."""
+
+    message: str
+    handoff_id: int | None
+
+
+def _page_transitions(lead: Lead) -> tuple[list[tuple[str, str]], list[BlockedMove]]:
+    """Return the page's moves that the lifecycle and the guards allow, and the blocked ones."""
+    allowed = allowed_next_statuses(lead.status)
+    actions: list[tuple[str, str]] = []
+    blocked: list[BlockedMove] = []
+    for status in PAGE_TRANSITIONS:
+        if status not in allowed:
+            continue
+        error = lead_transition_guard_error(lead=lead, to_status=status)
+        if error is None:
+            actions.append((status.value, PAGE_TRANSITION_LABELS[status]))
+            continue
+        blocked_move = BlockedMove(message=error.message, handoff_id=error.extra.get("handoff_id"))
+        if blocked_move not in blocked:
+            blocked.append(blocked_move)
+    return actions, blocked
+
+
 def _render_detail(
     request: HttpRequest,
     lead: Lead,
@@ -204,8 +242,8 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     breakdown = page_selectors.score_breakdown_for_page(lead)
-    allowed = allowed_next_statuses(lead.status)
     can_transition = has_role(request.user, *TRANSITION_ROLES)
+    actions, blocked = _page_transitions(lead) if can_transition else ([], [])
     context = {
         "nav": "queue" if lead.status == LeadStatus.MQL else "",
         "lead": lead,
@@ -216,16 +254,24 @@ def _render_detail(
         "timeline_step": page_selectors.TIMELINE_PAGE_SIZE,
         "can_transition": can_transition,
         "can_send": can_transition,
-        "transition_actions": [
-            (status.value, PAGE_TRANSITION_LABELS[status])
-            for status in PAGE_TRANSITIONS
-            if status in allowed
-        ],
+        "transition_actions": actions,
+        "blocked_moves": blocked,
         "form": form or LeadTransitionForm(initial={"expected_from": lead.status}),
         "transition_error": transition_error,
         "can_see_queue": has_role(request.user, *QUEUE_ROLES),
+        "can_edit": has_role(request.user, *EDIT_ROLES),
+        "unsent_note": _pop_unsent_note(request, lead),
     }
     return render(request, "leads/detail.html", context, status=status)
+
+
+def _pop_unsent_note(request: HttpRequest, lead: Lead) -> str:
+    """Take the note of a failed send of this lead alone out of the session, once."""
+    unsent = request.session.get(UNSENT_NOTE_SESSION_KEY)
+    if not isinstance(unsent, dict) or unsent.get("lead_ids") != [lead.pk]:
+        return ""
+    del request.session[UNSENT_NOTE_SESSION_KEY]
+    return str(unsent.get("note") or "")
 
 
 @login_required
@@ -296,3 +342,73 @@ def lead_transition_view(request: HttpRequest, lead_id: int) -> HttpResponse:
         f"{lead.display_name} moved from {from_label} to {LeadStatus(to_status).label}.",
     )
     return redirect("leads:detail", lead_id=lead.pk)
+
+
+# --- Lead edit ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Edit a lead's contact fields, interests, notes and consent; invalid input shows per field."""
+    lead = _visible_lead_or_404(request, lead_id)
+    if not has_role(request.user, *EDIT_ROLES):
+        raise PermissionDenied("Only marketing and revenue operations edit leads.")
+
+    if request.method != "POST":
+        return _render_edit(request, lead, LeadEditForm(lead=lead))
+
+    form = LeadEditForm(request.POST, lead=lead)
+    if not form.is_valid():
+        logger.info(
+            "Edit of lead %s rejected: invalid %s",
+            lead.pk,
+            ", ".join(sorted(form.errors)),
+            extra={"lead_id": lead.pk, "actor_id": request.user.pk},
+        )
+        return _render_edit(request, lead, form, status=400)
+    changes = form.changes()
+    if not changes:
+        messages.info(request, f"Nothing changed on {lead.display_name}.")
+        return redirect("leads:detail", lead_id=lead.pk)
+    try:
+        # The API's validation, so both paths store the same values and limits.
+        fields = parse_lead_changes(changes)
+    except InputError as error:
+        for name, field_messages in error.errors.items():
+            for message in field_messages:
+                form.add_error(name if name in form.fields else None, message)
+        return _render_edit(request, lead, form, status=400)
+
+    try:
+        updated = lead_update(
+            lead_id=lead.pk,
+            fields=fields,
+            actor=request.user if request.user.is_authenticated else None,
+        )
+    except LeadNotFound as error:
+        raise Http404(error.message) from error
+
+    labels = ", ".join(str(form[name].label).lower() for name in changes)
+    logger.info(
+        "Lead %s edited on its page: %s",
+        lead.pk,
+        ", ".join(sorted(changes)),
+        extra={"lead_id": lead.pk, "actor_id": request.user.pk},
+    )
+    messages.success(request, f"Saved {updated.display_name}: {labels}.")
+    return redirect("leads:detail", lead_id=lead.pk)
+
+
+def _render_edit(
+    request: HttpRequest, lead: Lead, form: LeadEditForm, status: int = 200
+) -> HttpResponse:
+    context = {
+        "lead": lead,
+        "form": form,
+        "interest_values": form.interest_values(),
+        "interest_suggestions": [
+            (code, code_label(code)) for code in page_selectors.interest_suggestions()
+        ],
+    }
+    return render(request, "leads/edit.html", context, status=status)

@@ -33,15 +33,18 @@ def pytest_collection_modifyitems(config, items):
 def eager_celery(request):
     """Run tasks in the test process, even when CELERY_BROKER_URL points at a real broker.
 
-    Tests marked celery_worker keep the broker, because they check a real worker.
+    A failing task raises into the test, although the project's default only logs it, so
+    that task errors fail tests. Tests marked celery_worker keep the broker, because they
+    check a real worker.
     """
     if request.node.get_closest_marker("celery_worker"):
         yield
         return
-    previous = celery_app.conf.task_always_eager
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
     celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture(autouse=True)

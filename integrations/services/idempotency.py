@@ -10,6 +10,7 @@ describes commit together or not at all.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -38,15 +39,37 @@ class IdempotencyClaim:
     acquired: bool
 
 
-def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
-    """Return the hex SHA-256 that identifies a request: method, path with query, and body."""
+def request_fingerprint(*, method: str, path: str, body: bytes, content_type: str = "") -> str:
+    """Return the hex SHA-256 that identifies a request: method, path with query, and body.
+
+    A JSON body counts by its canonical form, so a retry that serialises the same
+    document with other spacing or key order is the same request.
+    """
     digest = hashlib.sha256()
     digest.update(method.upper().encode("ascii"))
     digest.update(b"\n")
     digest.update(path.encode("utf-8"))
     digest.update(b"\n")
-    digest.update(body)
+    digest.update(canonical_body(body, content_type=content_type))
     return digest.hexdigest()
+
+
+def canonical_body(body: bytes, *, content_type: str) -> bytes:
+    """Return a JSON body re-serialised with sorted keys and no spaces; other bodies as they are.
+
+    A body that does not parse as JSON is returned unchanged, so it still counts
+    byte for byte.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return body
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", errors="surrogatepass"
+    )
 
 
 def idempotency_begin(

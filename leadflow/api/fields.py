@@ -44,11 +44,25 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanFormField
 
 
+# The range of a bigint column. SQLite raises OverflowError for an integer beyond it, and no
+# integer or id column can contain such a value.
+BIGINT_MIN = -(2**63)
+BIGINT_MAX = 2**63 - 1
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class StrictIntegerFilter(django_filters.NumberFilter):
-    """A whole number; django-filter's NumberFilter would also take 2.5 for an integer column."""
+    """A whole number within the bigint range.
+
+    django-filter's NumberFilter would also take 2.5 for an integer column.
+    """
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", BIGINT_MIN)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(*args, **kwargs)
 
 
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")

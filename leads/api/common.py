@@ -98,6 +98,12 @@ class JsonBodyParser(JSONParser):
             raise ParseError(
                 f"{error.detail}. Send a valid JSON document; check quotes, commas and brackets."
             ) from error
+        except RecursionError:
+            # Python's json module recurses once per level of nesting.
+            raise ParseError(
+                "JSON parse error - the document is nested too deeply to read. Send objects "
+                "and lists nested at most a few levels."
+            ) from None
 
 
 class JsonApiMixin:

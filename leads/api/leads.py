@@ -216,7 +216,10 @@ class LeadViewSet(PublicApiMixin, JsonApiMixin, RolesByActionMixin, GenericViewS
         description=(
             "Moves the lead if the lifecycle allows it (new → mql → sql → won | lost, with "
             "nurture and disqualified beside them) and records the step in the audit trail. "
-            "Returns the recorded status change. An illegal move is 409 and changes nothing. "
+            "Returns the recorded status change. An illegal move is 409 and changes nothing, "
+            "and so is a move of a lead with a pending handoff (`handoff_pending`) or of an SQL "
+            "whose accepted handoff is still open (`handoff_accepted`): those leads move through "
+            "the handoff actions. "
             f"Open to every role. {LEAD_SCOPE_NOTE}"
         ),
         request=TransitionSerializer,

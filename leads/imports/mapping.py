@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leadflow.errors import ApplicationError
-from leads.inputs import LEAD_BOOL_FIELDS, LEAD_TEXT_FIELDS
+from leads.inputs import LEAD_BOOL_FIELDS, LEAD_TEXT_FIELDS, unstorable_character
 from leads.models import EventKind
 
 MAPPING_VERSION = 1
@@ -517,6 +517,9 @@ def _parse_event_common(
         value = raw.get(name, "")
         if not isinstance(value, str) or len(value) > max_length:
             problems.add(f"{path}.{name}", f"expected text of at most {max_length} characters.")
+            value = ""
+        elif unstorable_character(value):
+            problems.add(f"{path}.{name}", f"contains {unstorable_character(value)}; remove it.")
             value = ""
         constants[name] = value
 

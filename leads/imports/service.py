@@ -428,7 +428,7 @@ def _match(data: LeadInput, known: dict[tuple[str, str], Lead]) -> Lead | None:
 def _existing_leads(rows: list[ParsedRow]) -> dict[tuple[str, str], Lead]:
     emails = {row.lead.email for row in rows if row.lead.email}
     known: dict[tuple[str, str], Lead] = {}
-    for lead in Lead.objects.filter(email__in=emails):
+    for lead in Lead.objects.with_emails(emails):
         assert lead.email is not None
         known[("email", lead.email.lower())] = lead
 
@@ -466,7 +466,7 @@ def _accounts_for(rows: list[ParsedRow]) -> tuple[dict[str, Account], int]:
 
     accounts = {account.domain: account for account in Account.objects.filter(domain__in=names)}
     missing = [
-        Account(domain=domain, name=name or domain)
+        Account(domain=domain, name=Account.name_for(domain=domain, company_name=name))
         for domain, name in names.items()
         if domain not in accounts
     ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
 from django.utils import timezone
 
-from leads.page_filters import code_label as _code_label
+from leads.labels import code_label as _code_label
+from leads.labels import rule_label as _rule_label
 from leads.page_selectors import score_level as _score_level
 
 register = template.Library()
@@ -33,6 +35,18 @@ def score(value: float | None) -> str:
 
 
 @register.filter
+def engagement(value: float | None) -> str:
+    """Format an engagement score with exactly one decimal, the same on every page: "40.0".
+
+    Halves round up, as people round: 48.25 is "48.3".
+    """
+    if value is None:
+        return MISSING
+    rounded = Decimal(str(abs(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{MINUS}{rounded}" if value < 0 and rounded else str(rounded)
+
+
+@register.filter
 def signed_points(value: float | None) -> str:
     if value is None:
         return MISSING
@@ -49,6 +63,11 @@ def score_level(value: float | None) -> str:
 @register.filter
 def code_label(value: str | None) -> str:
     return _code_label(value or "")
+
+
+@register.filter
+def rule_label(value: str | None) -> str:
+    return _rule_label(value or "")
 
 
 @register.filter

@@ -545,3 +545,72 @@ def test_occurred_at_stored_in_utc(marketer_api):
     assert EngagementEvent.objects.get().occurred_at.isoformat() == OCCURRED_AT.replace(
         "Z", "+00:00"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_stored_when_eager_scoring_fails(marketer_api, monkeypatch, caplog, settings):
+    """Without a broker, scoring runs after the commit; its failure must not fail the request."""
+    from leadflow.celery import app as celery_app
+    from scoring import services as scoring_services
+
+    # The project's default, which the suite's eager_celery fixture overrides and restores.
+    celery_app.conf.task_eager_propagates = settings.CELERY_TASK_EAGER_PROPAGATES
+
+    def fail(*, lead_ids):
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(scoring_services, "leads_rescore", fail)
+
+    response = post(marketer_api, event_body())
+
+    assert response.status_code == 201
+    lead = Lead.objects.get()
+    assert lead.score_stale is True
+    assert EngagementEvent.objects.filter(lead=lead).count() == 1
+    failures = [
+        record.getMessage() for record in caplog.records if record.name == "leadflow.celery"
+    ]
+    assert len(failures) == 1
+    assert failures[0].startswith("Task scoring.rescore_leads ")
+    assert failures[0].endswith(
+        f" failed in the calling process for arguments [[{lead.pk}]]: "
+        "RuntimeError('scoring failed')"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_stored_when_eager_auto_handoff_fails(
+    marketer_api, default_ruleset, caplog, settings
+):
+    """A window of 999,999,999 days overflows the automatic handoff's date arithmetic."""
+    from handoff.models import HandoffSettings
+    from leadflow.celery import app as celery_app
+
+    celery_app.conf.task_eager_propagates = settings.CELERY_TASK_EAGER_PROPAGATES
+    HandoffSettings.objects.update_or_create(
+        pk=1,
+        defaults={
+            "auto_handoff_enabled": True,
+            "auto_window_days": 999_999_999,
+            "auto_event_kinds": ["quote_request"],
+        },
+    )
+
+    response = post(marketer_api, event_body(kind="quote_request"))
+
+    assert response.status_code == 201
+    lead = Lead.objects.get()
+    assert lead.score_stale is False
+    assert EngagementEvent.objects.filter(lead=lead).count() == 1
+    failures = [
+        record.getMessage() for record in caplog.records if record.name == "leadflow.celery"
+    ]
+    assert len(failures) == 1
+    assert failures[0].startswith("Task handoff.auto_handoff ")
+    assert f"for arguments [[{lead.pk}]]: OverflowError(" in failures[0]
+
+
+def test_suite_propagates_eager_task_errors():
+    from leadflow.celery import app as celery_app
+
+    assert celery_app.conf.task_eager_propagates is True

@@ -314,3 +314,20 @@ def test_invalid_value_with_percent_sign_rejected(revops_api, path, name):
 
     assert response.status_code == 400
     assert list(response.json()["fields"]) == [name]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/leads/", "owner"),
+        ("/api/v1/leads/", "account"),
+        ("/api/v1/events/", "lead"),
+        ("/api/v1/accounts/", "owner"),
+    ],
+)
+@pytest.mark.parametrize("value", [str(2**63), str(-(2**63) - 1), "9" * 30])
+def test_id_filter_beyond_bigint_rejected(marketer_api, path, name, value):
+    response = marketer_api.get(path, {name: value})
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == [name]

@@ -147,14 +147,16 @@ def test_queue_pages_keep_filter_and_sort(marketer_page, screenshot):
     expect(page).to_have_url(re.compile(r"\?region=europe&sort=engagement&after=[\w-]+$"))
     expect(page.get_by_test_id("result-count")).to_contain_text("showing 26\u201330")
     # Engagement lowest first: the five highest engagement scores are on page 2.
-    expect(page.get_by_test_id("engagement-score")).to_have_text(["86", "87", "88", "89", "90"])
+    expect(page.get_by_test_id("engagement-score")).to_have_text(
+        ["86.0", "87.0", "88.0", "89.0", "90.0"]
+    )
     expect(page.get_by_label("Region")).to_have_value("europe")
 
     page.get_by_role("link", name="← Previous").click()
 
     expect(page).to_have_url(re.compile(r"\?region=europe&sort=engagement&before=[\w-]+$"))
     expect(page.get_by_test_id("result-count")).to_contain_text("showing 1\u201325")
-    expect(page.get_by_test_id("engagement-score").first).to_have_text("61")
+    expect(page.get_by_test_id("engagement-score").first).to_have_text("61.0")
 
     page.get_by_test_id("sort-fit").click()
 

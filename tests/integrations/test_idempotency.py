@@ -92,6 +92,64 @@ def test_same_key_other_body_is_422(client):
 
 
 @pytest.mark.django_db
+def test_same_json_reformatted_is_replayed(client):
+    first = client.post(
+        URL,
+        '{"name": "Precision Parts", "domain": "precision-parts.example"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="order-7f3a",
+    )
+    retry = client.post(
+        URL,
+        '{\n  "domain":"precision-parts.example",\n  "name":"Precision Parts"\n}\n',
+        content_type="application/json; charset=utf-8",
+        HTTP_IDEMPOTENCY_KEY="order-7f3a",
+    )
+
+    assert first.status_code == 201
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert Account.objects.count() == 1
+    assert account_create_control.runs == 1
+
+
+@pytest.mark.django_db
+def test_same_json_other_value_is_422(client):
+    _post(client, "order-7f3a")
+
+    response = client.post(
+        URL,
+        '{"domain": "precision-parts.example", "name": "Precision  Parts"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="order-7f3a",
+    )
+
+    assert response.status_code == 422
+    assert Account.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "first", "second", "same"),
+    [
+        ("application/json", b'{"b": 1, "a": [1, 2]}', b'{"a":[1,2],"b":1}', True),
+        ("application/problem+json", b'{"b": 1, "a": 2}', b'{"a":2,"b":1}', True),
+        ("application/json", b'{"a": [1, 2]}', b'{"a": [2, 1]}', False),
+        ("application/json", b"{not json", b"{not  json", False),
+        ("text/plain", b'{"b": 1, "a": 2}', b'{"a":2,"b":1}', False),
+    ],
+    ids=["key-order", "json-suffix", "list-order", "malformed", "not-json"],
+)
+def test_fingerprint_canonical_json_only(content_type, first, second, same):
+    def fingerprint(body):
+        return request_fingerprint(
+            method="POST", path="/api/v1/leads/", body=body, content_type=content_type
+        )
+
+    assert (fingerprint(first) == fingerprint(second)) is same
+
+
+@pytest.mark.django_db
 def test_same_key_other_path_is_422(client):
     _post(client, "order-7f3a")
 
@@ -205,6 +263,7 @@ def test_in_progress_duplicate_is_409(settings, user, client):
             method="POST",
             path=URL,
             body=b'{"name":"Precision Parts","domain":"precision-parts.example"}',
+            content_type="application/json",
         ),
         expires_at=timezone.now() + timedelta(hours=24),
     )
@@ -234,6 +293,7 @@ def test_stale_lock_taken_over(settings, user, client):
             method="POST",
             path=URL,
             body=b'{"name":"Precision Parts","domain":"precision-parts.example"}',
+            content_type="application/json",
         ),
         locked_at=stale,
         expires_at=timezone.now() + timedelta(hours=24),

@@ -782,6 +782,89 @@ def test_command_prints_summary_and_writes_report(tmp_path):
 
 
 @pytest.mark.django_db
+def test_command_unwritable_report_stops_before_import(tmp_path):
+    csv_path = write_csv(tmp_path, [row(id="p-1")])
+    mapping_path = tmp_path / "mapping.json"
+    mapping_path.write_text(json.dumps(MAPPING))
+    report_path = tmp_path / "missing-dir" / "report.csv"
+
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "import_leads",
+            str(csv_path),
+            "--mapping",
+            str(mapping_path),
+            "--report",
+            str(report_path),
+            stdout=io.StringIO(),
+        )
+
+    assert str(raised.value) == (
+        f"Cannot write the report to {report_path}: No such file or directory. Nothing was "
+        "imported; give --report a path in a writable directory."
+    )
+    assert Lead.objects.count() == 0
+    assert EngagementEvent.objects.count() == 0
+    assert not report_path.parent.exists()
+
+
+@pytest.mark.django_db
+def test_command_report_check_keeps_existing_file(tmp_path):
+    csv_path = write_csv(tmp_path, [row(id="p-1")])
+    mapping_path = tmp_path / "mapping.json"
+    mapping_path.write_text(json.dumps(MAPPING))
+    report_path = tmp_path / "report.csv"
+    report_path.write_text("old report\n")
+
+    call_command(
+        "import_leads",
+        str(csv_path),
+        "--mapping",
+        str(mapping_path),
+        "--report",
+        str(report_path),
+        "--dry-run",
+        stdout=io.StringIO(),
+    )
+
+    assert report_path.read_text().startswith("row,")
+
+
+@pytest.mark.django_db
+def test_command_report_write_failure_after_import(tmp_path, monkeypatch):
+    csv_path = write_csv(tmp_path, [row(id="p-1")])
+    mapping_path = tmp_path / "mapping.json"
+    mapping_path.write_text(json.dumps(MAPPING))
+    report_path = tmp_path / "report.csv"
+    out = io.StringIO()
+
+    def disk_full(self, file):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(import_service.ImportReport, "write_csv", disk_full)
+
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "import_leads",
+            str(csv_path),
+            "--mapping",
+            str(mapping_path),
+            "--report",
+            str(report_path),
+            stdout=out,
+        )
+
+    assert str(raised.value) == (
+        f"The import finished, but the report could not be written to {report_path}: No "
+        "space left on device. Import the file again with a writable --report path; a "
+        "re-import updates the same leads and adds no duplicate events."
+    )
+    assert out.getvalue().startswith("Imported 1 rows from leads.csv in ")
+    assert "Report written to" not in out.getvalue()
+    assert Lead.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_command_dry_run_says_nothing_written(tmp_path):
     csv_path = write_csv(tmp_path, [row()])
     mapping_path = tmp_path / "mapping.json"

@@ -4,9 +4,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leads.inputs import InputError, LeadInput, parse_event, parse_lead
+from leads.inputs import (
+    InputError,
+    LeadInput,
+    json_depth,
+    parse_event,
+    parse_lead,
+    unstorable_character,
+)
 from leads.models import Account
 from leads.services import lead_upsert
+from tests.leads.test_imports import mapping_problems, mapping_with, row, run_import
 
 
 @pytest.mark.parametrize(
@@ -68,3 +76,36 @@ def test_email_with_bracket_domain_links_no_account():
 
     assert lead.account is None
     assert Account.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_import_long_domain_row_names_account_within_column(tmp_path):
+    domain = "b" * 240 + ".com"
+    mapping = mapping_with(identity={"email": "Email"}, ignore_columns=["Id"])
+
+    report = run_import(tmp_path, [row(id="", email=f"a@{domain}")], mapping=mapping)
+
+    assert [result.status for result in report.rows] == ["created"]
+    assert Account.objects.get().name == domain[:200]
+
+
+def test_mapping_event_url_with_nul_rejected():
+    mapping = mapping_with()
+    mapping["events"][0]["url"] = "https://x.example/\x00"
+
+    assert mapping_problems(mapping) == {"events[0].url": ["contains a NUL character; remove it."]}
+
+
+def test_unstorable_character_walks_deep_values():
+    value: object = "\x00"
+    for _ in range(5000):
+        value = [value]
+
+    assert unstorable_character(value) == "a NUL character"
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"), [(1, 0), ({}, 1), ({"a": [1, {"b": 2}]}, 3), ([[[]]], 3)]
+)
+def test_json_depth_counts_levels(value, depth):
+    assert json_depth(value) == depth

@@ -123,6 +123,70 @@ def test_transition_hooks_run_after_commit():
     assert seen == [LeadStatus.NURTURE]
 
 
+@pytest.fixture
+def guard_calls():
+    """Register a guard that records its calls and rejects moves to disqualified."""
+    calls: list[tuple[int, str, str, str]] = []
+
+    def guard(*, lead, to_status, rule):
+        calls.append((lead.pk, lead.status, to_status, rule))
+        if to_status == LeadStatus.DISQUALIFIED:
+            raise IllegalTransition(f"Lead {lead.pk} is protected.", code="protected")
+
+    services.register_transition_guard(guard)
+    yield calls
+    services._transition_guards.remove(guard)
+
+
+@pytest.mark.django_db
+def test_transition_guard_sees_old_status_and_rule(guard_calls):
+    lead = LeadFactory(status=LeadStatus.NEW)
+
+    services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.MQL, rule="scoring.thresholds")
+
+    assert guard_calls == [(lead.pk, LeadStatus.NEW, LeadStatus.MQL, "scoring.thresholds")]
+
+
+@pytest.mark.django_db
+def test_transition_guard_rejection_changes_nothing(guard_calls, marketer):
+    lead = LeadFactory(status=LeadStatus.MQL)
+
+    with pytest.raises(IllegalTransition) as raised:
+        services.lead_transition(
+            lead_id=lead.pk, to_status=LeadStatus.DISQUALIFIED, actor=marketer, reason="x"
+        )
+
+    assert raised.value.message == f"Lead {lead.pk} is protected."
+    assert raised.value.code == "protected"
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.MQL
+    assert lead.status_changed_at is None
+    assert StatusChange.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_transition_guard_skipped_for_illegal_move(guard_calls):
+    lead = LeadFactory(status=LeadStatus.WON)
+
+    with pytest.raises(IllegalTransition, match="cannot move from won to nurture"):
+        services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.NURTURE)
+
+    assert guard_calls == []
+
+
+@pytest.mark.django_db
+def test_transition_guard_error_reported(guard_calls):
+    lead = LeadFactory(status=LeadStatus.MQL)
+
+    refused = services.lead_transition_guard_error(lead=lead, to_status=LeadStatus.DISQUALIFIED)
+    allowed = services.lead_transition_guard_error(lead=lead, to_status=LeadStatus.NURTURE)
+
+    assert refused is not None
+    assert refused.message == f"Lead {lead.pk} is protected."
+    assert allowed is None
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.MQL
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_transitions_only_one_wins(monkeypatch):

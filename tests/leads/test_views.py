@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from leads import queue_pagination, services, views
+from leads.labels import code_label, rule_label
 from leads.models import Lead, LeadStatus, StatusChange
-from leads.page_filters import code_label
 from leads.page_selectors import (
     TIMELINE_PAGE_SIZE,
     ScoreReason,
@@ -20,6 +20,7 @@ from leads.page_selectors import (
     score_band_condition,
     top_reasons,
 )
+from leads.templatetags.lead_pages import engagement
 from tests.conftest import PASSWORD
 from tests.factories import AccountFactory, EngagementEventFactory, LeadFactory, UserFactory
 from tests.leads.page_data import make_breakdown, scored_lead
@@ -242,7 +243,7 @@ def test_queue_row_shows_lead_facts(marketer_client):
     assert "Hartmann Gears" in page
     assert "Head of Production" in page
     assert '<span class="score high" data-testid="fit-score">72</span>' in page
-    assert '<span class="score low" data-testid="engagement-score">48.25</span>' in page
+    assert '<span class="score low" data-testid="engagement-score">48.3</span>' in page
     assert "<td>Europe</td>" in page
     assert "<td>Trade Show</td>" in page
     assert "2 days" in page
@@ -818,7 +819,8 @@ def test_detail_timeline_marks_scored_events(marketer_client):
 
 
 def test_detail_query_count_does_not_grow_with_timeline(marketer_client):
-    lead = scored_lead()
+    # Nurture before and after the ten moves below, so the page offers the same one move.
+    lead = scored_lead(status=LeadStatus.NURTURE)
     EngagementEventFactory(lead=lead)
     with CaptureQueriesContext(connection) as few:
         marketer_client.get(detail_url(lead))
@@ -1014,7 +1016,71 @@ def test_top_reasons_ties_keep_breakdown_order():
         ("250-999", "250-999"),
         ("Germany", "Germany"),
         ("", ""),
+        ("vp", "VP"),
+        ("cmms", "CMMS"),
+        ("youtube", "YouTube"),
+        ("cad_cam", "CAD/CAM"),
+        ("scada", "SCADA"),
+        ("r_and_d", "R&D"),
+        ("rd_lab", "R&D Lab"),
+        ("food_beverage", "Food & Beverage"),
+        ("iiot_platform", "IIoT Platform"),
+        ("head_of_it", "Head of IT"),
+        ("mes", "MES"),
+        ("plm", "PLM"),
+        ("qa", "QA"),
+        ("hr", "HR"),
     ],
 )
 def test_code_label(code, label):
     assert code_label(code) == label
+
+
+@pytest.mark.parametrize(
+    ("rule", "label"),
+    [
+        ("scoring.fast_track", "Scoring: fast track"),
+        ("scoring.thresholds", "Scoring: thresholds"),
+        ("handoff.sla", "Handoff: SLA"),
+        ("handoff.generated_mqls", "Handoff: generated mqls"),
+        ("manual", "Manual"),
+        ("", ""),
+    ],
+)
+def test_rule_label(rule, label):
+    assert rule_label(rule) == label
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (40, "40.0"),
+        (48.25, "48.3"),
+        (52.46, "52.5"),
+        (0, "0.0"),
+        (-3.25, "\u22123.3"),
+        (None, "\u2014"),
+    ],
+)
+def test_engagement_filter_one_decimal(value, text):
+    assert engagement(value) == text
+
+
+def test_detail_timeline_shows_rule_readably(marketer_client):
+    lead = scored_lead(status=LeadStatus.NEW)
+    services.lead_transition(lead_id=lead.pk, to_status=LeadStatus.MQL, rule="scoring.fast_track")
+
+    page = html(marketer_client.get(detail_url(lead)))
+
+    assert 'by <span title="scoring.fast_track">Scoring: fast track</span>' in page
+    assert "by rule" not in page
+
+
+def test_detail_and_queue_show_engagement_alike(marketer_client):
+    lead = scored_lead(fit=72, engagement=40)
+
+    queue = html(marketer_client.get(QUEUE_URL))
+    detail = html(marketer_client.get(detail_url(lead)))
+
+    assert 'data-testid="engagement-score">40.0</span>' in queue
+    assert 'data-testid="detail-engagement">40.0</span>' in detail

@@ -43,6 +43,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1:
             raise CommandError(f"--batch-size {options['batch_size']} is invalid; use 1 or more.")
+        if options["report"]:
+            _check_writable(options["report"])
         try:
             mapping = load_mapping(options["mapping"])
             report = leads_import_csv(
@@ -55,10 +57,21 @@ class Command(BaseCommand):
         except (MappingError, ImportFileError) as error:
             raise CommandError(error.message) from error
 
+        report_error = ""
         if options["report"]:
-            with options["report"].open("w", encoding="utf-8", newline="") as file:
-                report.write_csv(file)
-        self._print_summary(report, options["report"])
+            try:
+                with options["report"].open("w", encoding="utf-8", newline="") as file:
+                    report.write_csv(file)
+            except OSError as error:
+                # The rows are stored by now, so the summary still matters more than the file.
+                report_error = _os_error_text(error)
+        self._print_summary(report, None if report_error else options["report"])
+        if report_error:
+            raise CommandError(
+                f"The import finished, but the report could not be written to "
+                f"{options['report']}: {report_error}. Import the file again with a writable "
+                "--report path; a re-import updates the same leads and adds no duplicate events."
+            )
 
     def _progress(self, rows_done: int) -> None:
         self.stderr.write(f"{rows_done:,} rows processed")
@@ -94,3 +107,23 @@ class Command(BaseCommand):
             )
         if report_path:
             self.stdout.write(f"Report written to {report_path}.")
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before importing when the report file cannot be created or written."""
+    existed = path.exists()
+    try:
+        # Append mode creates the file without truncating an existing one.
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise CommandError(
+            f"Cannot write the report to {path}: {_os_error_text(error)}. Nothing was "
+            "imported; give --report a path in a writable directory."
+        ) from error
+    if not existed:
+        path.unlink()
+
+
+def _os_error_text(error: OSError) -> str:
+    return error.strerror or type(error).__name__
