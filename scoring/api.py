@@ -113,6 +113,7 @@ def _expected_revision(request: Request, version: int) -> int | None:
     list=extend_schema(
         summary="List rule-set versions",
         description="Every version, newest first; filter by `status`. Needs revops or marketing.",
+        responses={200: RuleSetSerializer(many=True), **error_responses(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="Get a version with its rules and history",
@@ -228,9 +229,14 @@ class RuleSetViewSet(PublicApiMixin, JsonApiMixin, GenericViewSet):
         else:
             serializer = RuleSetCreateSerializer(data=body)
             serializer.is_valid(raise_exception=True)
-            draft = rulesets.ruleset_draft_create(
-                actor=self._user(), from_version=serializer.validated_data.get("from_version")
-            )
+            try:
+                draft = rulesets.ruleset_draft_create(
+                    actor=self._user(), from_version=serializer.validated_data.get("from_version")
+                )
+            except RuleSetNotFound as error:
+                # The version is named in the body, not the URL: a bad value there is invalid
+                # input (400), while 404 stays for URLs that name no version.
+                raise InvalidRuleSet({"from_version": [error.message]}) from error
         location = reverse("ruleset-detail", args=[draft.version])
         return self._detail(draft, status_code=status.HTTP_201_CREATED, Location=location)
 

@@ -123,6 +123,7 @@ def test_schema_every_list_documents_400(schema):
         "/api/v1/leads/{id}/events/",
         "/api/v1/reps/",
         "/api/v1/routing-rules/",
+        "/api/v1/rulesets/",
         "/api/v1/webhook-deliveries/",
         "/api/v1/webhooks/",
     ]

@@ -133,6 +133,25 @@ def test_create_rejects_unknown_fields(admin_api):
     }
 
 
+def test_create_from_unknown_version_is_400_naming_the_field(admin_api):
+    response = admin_api.post(BASE, {"from_version": 53400}, format="json")
+
+    body = response.json()
+    assert response.status_code == 400
+    assert body["code"] == "invalid_ruleset"
+    assert body["fields"] == {
+        "from_version": ["Rule set version 53400 does not exist; existing versions: 1."]
+    }
+    assert RuleSet.objects.count() == 1
+
+
+def test_list_rejects_unknown_query_parameter(admin_api):
+    response = admin_api.get(BASE, {"state": "draft"})
+
+    assert response.status_code == 400
+    assert "state" in response.json()["message"]
+
+
 def test_patch_draft_records_change(admin_api, draft):
     response = admin_api.patch(
         f"{BASE}2/", {"fit_threshold": 55}, format="json", HTTP_IF_MATCH='"v2r1"'
