@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 
+from leadflow.db import refresh_planner_statistics
 from leads.demo import catalog
 from leads.demo.catalog import Country, Segment
 from leads.models import Account, EngagementEvent, EventKind, Lead
@@ -179,22 +178,8 @@ def demo_data_generate(
         plan.lead.created_at = generator.created_at(plan)
     Lead.objects.bulk_update([plan.lead for plan in planned], ["created_at"], batch_size=500)
 
-    _refresh_planner_statistics(Account, Lead, EngagementEvent)
+    refresh_planner_statistics(Account, Lead, EngagementEvent)
     return DemoSummary(accounts=len(account_rows), leads=len(planned), events=len(event_rows))
-
-
-def _refresh_planner_statistics(*models: type[Model]) -> None:
-    """Run ANALYZE on the bulk-loaded tables when the database is PostgreSQL.
-
-    On a new database the planner statistics still describe empty tables, and the
-    set-based rescore that seed_demo runs next then took 230 s instead of 3 s at the
-    default size (measured on a 2-core machine). Autovacuum would catch up only later.
-    """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 class _Generator:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from leadflow.db import refresh_planner_statistics
 from leads.imports.mapping import ImportMapping
 from leads.imports.rows import (
     EVENT_SOURCE,
@@ -37,6 +38,9 @@ BATCH_SIZE = 500
 EVENT_INSERT_BATCH = 1000
 # Planned event ids per lookup of the ones already stored.
 EVENT_LOOKUP_BATCH = 500
+# An import this large can change the table sizes by orders of magnitude; smaller ones
+# leave the planner statistics close enough for autovacuum to refresh them.
+ANALYZE_AFTER_ROWS = 1000
 # Every field an import can change on an existing lead, derived fields included.
 UPDATE_FIELDS = [
     "email",
@@ -189,6 +193,8 @@ def leads_import_csv(
 
         if dry_run:
             transaction.set_rollback(True)
+        elif len(report.rows) >= ANALYZE_AFTER_ROWS:
+            refresh_planner_statistics(Account, Lead, EngagementEvent)
 
     report.rows.sort(key=lambda row: row.row_number)
     report.duration_seconds = time.monotonic() - started
