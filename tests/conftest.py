@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.db.backends.signals import connection_created
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -12,6 +13,18 @@ from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"
+# Below pytest-timeout's 300 s: a runaway query is cancelled on the server too. Failing the
+# test alone left the query running with its locks, and every later test waited behind it.
+STATEMENT_TIMEOUT = "240s"
+
+
+def _limit_statement_time(sender, connection, **kwargs):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+
+
+connection_created.connect(_limit_statement_time)
 
 
 def pytest_collection_modifyitems(config, items):
