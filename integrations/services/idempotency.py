@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from integrations.errors import IdempotencyKeyReused, IdempotentRequestInProgress
@@ -148,6 +148,7 @@ def _try_insert(
     try:
         # Its own transaction, committed at once outside ATOMIC_REQUESTS, so others see the lock.
         with transaction.atomic():
+            _commit_without_flush()
             return IdempotencyRecord.objects.create(
                 principal=principal,
                 key=key,
@@ -159,6 +160,18 @@ def _try_insert(
             )
     except IntegrityError:
         return None
+
+
+def _commit_without_flush() -> None:
+    """Let the lock's commit return before its WAL reaches the disk.
+
+    The request's own commit flushes the WAL up to its end, and with it this earlier
+    lock row, so a crash can lose the lock only together with the writes it guards.
+    Each request then waits for one flush instead of two.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _take_over(record: IdempotencyRecord, now: datetime) -> bool:
