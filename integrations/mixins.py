@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -21,12 +20,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from integrations.errors import InvalidIdempotencyKey, RequestBodyTooLarge
@@ -39,6 +37,7 @@ from integrations.services import (
     request_fingerprint,
 )
 from integrations.throttling import STATE_ATTRIBUTE, ApiKeyRateThrottle, RateLimitState
+from leadflow.api.renderers import render_json
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -206,22 +205,29 @@ class IdempotencyMixin(_ViewBase):
     def _store_response(self, record: IdempotencyRecord, response: HttpResponseBase) -> bool:
         if not isinstance(response, Response) or response.status_code >= 500:
             return False
-        body = json.loads(json.dumps(response.data, cls=JSONEncoder))
         headers = {
             name: response[name] for name in STORED_RESPONSE_HEADERS if response.has_header(name)
         }
         idempotency_complete(
             record=record,
             response_status=response.status_code,
-            response_body=body,
+            # The API's renderer writes the same bytes for the first answer.
+            response_content=render_json(response.data) if response.data is not None else b"",
             response_headers=headers,
         )
         return True
 
-    def _replay(self, record: IdempotencyRecord) -> Response:
+    def _replay(self, record: IdempotencyRecord) -> HttpResponse:
         assert record.response_status is not None
-        headers = {**record.response_headers, REPLAYED_HEADER: "true"}
-        return Response(record.response_body, status=record.response_status, headers=headers)
+        replay = HttpResponse(
+            bytes(record.response_content or b""),
+            status=record.response_status,
+            content_type="application/json",
+        )
+        for name, value in record.response_headers.items():
+            replay[name] = value
+        replay[REPLAYED_HEADER] = "true"
+        return replay
 
 
 class PublicApiMixin(IdempotencyMixin, RateLimitMixin):

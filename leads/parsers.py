@@ -37,7 +37,7 @@ class OrjsonParserMixin(BaseParser):
     ) -> Any:
         raw = stream.read() if stream is not None else b""
         encoding = (parser_context or {}).get("encoding") or "utf-8"
-        if not _is_utf8(encoding) or _has_long_number(raw):
+        if not _is_utf8(encoding) or has_long_number(raw):
             return super().parse(io.BytesIO(raw), media_type, parser_context)
         try:
             return orjson.loads(raw)
@@ -45,7 +45,7 @@ class OrjsonParserMixin(BaseParser):
             return super().parse(io.BytesIO(raw), media_type, parser_context)
 
 
-def _has_long_number(raw: bytes) -> bool:
+def has_long_number(raw: bytes) -> bool:
     return _LONG_NUMBER in raw.translate(_DIGITS_TO_ZERO)
 
 

