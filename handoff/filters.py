@@ -41,6 +41,8 @@ IN_QUEUE = Q(status=HandoffStatus.PENDING, rep__isnull=True)
 
 class HandoffFilter(StrictFilterSet):
     status = django_filters.MultipleChoiceFilter(
+        # The filter reads its own column and joins nothing, so DISTINCT would only sort.
+        distinct=False,
         choices=HandoffStatus.choices,
         help_text="Handoff status; repeat the parameter to match any of several.",
     )
@@ -71,6 +73,7 @@ class HandoffFilter(StrictFilterSet):
         help_text=f"Created before this {DATE_TIME_HELP}",
     )
     reject_reason = django_filters.MultipleChoiceFilter(
+        distinct=False,
         choices=RejectReason.choices,
         help_text="Reason of a rejected handoff; repeat the parameter to match any of several.",
     )

@@ -20,6 +20,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 
@@ -76,6 +77,8 @@ ENGAGEMENT_RULES = (
     ("email-click", "Email click", "email", 2.5),
 )
 REPEATS = 30
+# The API list's default page size; the deep cases follow this many rows per `next` link.
+API_PAGE_SIZE = 50
 WARM_UP = 3
 
 
@@ -111,14 +114,14 @@ def main() -> None:
             common.drop_database(DATABASE)
 
     queue_first = [case for case in cases if case["group"] == "queue_first"]
-    queue_deep = [case for case in cases if case["group"] == "queue_deep"]
+    deep_pages = [case for case in cases if case["group"] in ("queue_deep", "api_deep")]
     api_first = [case for case in cases if case["group"] == "api_first"]
     result = {
         "machine": machine,
         "date": common.today(),
         "queue_p95_ms": max(case["p95_ms"] for case in queue_first),
         "api_list_p95_ms": max(case["p95_ms"] for case in api_first),
-        "deep_page_p95_ms": max(case["p95_ms"] for case in queue_deep),
+        "deep_page_p95_ms": max(case["p95_ms"] for case in deep_pages),
         "details": {
             "leads": arguments.leads,
             "accounts": ACCOUNTS,
@@ -128,10 +131,10 @@ def main() -> None:
             "server_time": "wall time of django.test.Client.get in this process: middleware, "
             "view, queries and template or JSON rendering, without network or server",
             "queue_p95_ms": "largest p95 of the queue's first pages, with and without filters",
-            "deep_page_p95_ms": "largest p95 of the queue's deep keyset pages",
+            "deep_page_p95_ms": "largest p95 of the deep pages of the queue (keyset) and of the "
+            "API list (cursor), with and without filters",
             "api_list_p95_ms": "largest p95 of the API list's first pages, with and without "
-            "filters; the API list on this branch pages by page number with an exact count, "
-            "see the api_deep case",
+            "filters",
             "cases": cases,
         },
     }
@@ -359,10 +362,17 @@ def measure(repeats: int, lead_count: int) -> list[dict[str, Any]]:
         ),
         (
             "api_deep",
-            f"API list, MQL in a region, page {deep_filtered // 50 + 1} (OFFSET)",
+            f"API list, newest first, after row {deep:,}",
             api_client,
             "/api/v1/leads/",
-            {"status": "mql", "region": "europe", "page": deep_filtered // 50 + 1},
+            _api_cursor_params(api_client, {}, deep),
+        ),
+        (
+            "api_deep",
+            f"API list, MQL in a region, after row {deep_filtered:,}",
+            api_client,
+            "/api/v1/leads/",
+            _api_cursor_params(api_client, {"status": "mql", "region": "europe"}, deep_filtered),
         ),
     ]
 
@@ -387,12 +397,24 @@ def measure(repeats: int, lead_count: int) -> list[dict[str, Any]]:
                 "group": group,
                 "name": name,
                 "path": path,
-                "params": {key: value for key, value in params.items() if key != "after"},
+                "params": {
+                    key: value for key, value in params.items() if key not in ("after", "cursor")
+                },
                 "p50_ms": round(common.percentile(seconds, 0.50) * 1000, 1),
                 "p95_ms": round(common.percentile(seconds, 0.95) * 1000, 1),
             }
         )
     return results
+
+
+def _api_cursor_params(client: Any, filters: dict[str, str], position: int) -> dict[str, str]:
+    """Follow the API list's `next` links to the page after row `position`; return its query."""
+    params = {**filters, "page_size": str(API_PAGE_SIZE)}
+    for _ in range(position // API_PAGE_SIZE):
+        response = client.get("/api/v1/leads/", params)
+        next_link = response.json()["next"]
+        params = {key: values[-1] for key, values in parse_qs(urlsplit(next_link).query).items()}
+    return params
 
 
 def _queue_cursor(order: Any, filters: dict[str, str], position: int) -> str:
