@@ -211,7 +211,7 @@ class IdempotencyMixin(_ViewBase):
         idempotency_complete(
             record=record,
             response_status=response.status_code,
-            # The API's renderer writes the same bytes for the first answer.
+            # The API's renderer writes these same bytes for the first response.
             response_content=render_json(response.data) if response.data is not None else b"",
             response_headers=headers,
         )

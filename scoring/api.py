@@ -234,8 +234,8 @@ class RuleSetViewSet(PublicApiMixin, JsonApiMixin, GenericViewSet):
                     actor=self._user(), from_version=serializer.validated_data.get("from_version")
                 )
             except RuleSetNotFound as error:
-                # The version is named in the body, not the URL: a bad value there is invalid
-                # input (400), while 404 stays for URLs that name no version.
+                # The body names the version, so an unknown one is invalid input (400). A 404
+                # stays for URLs that name no version.
                 raise InvalidRuleSet({"from_version": [error.message]}) from error
         location = reverse("ruleset-detail", args=[draft.version])
         return self._detail(draft, status_code=status.HTTP_201_CREATED, Location=location)

@@ -133,7 +133,7 @@ def test_create_rejects_unknown_fields(admin_api):
     }
 
 
-def test_create_from_unknown_version_is_400_naming_the_field(admin_api):
+def test_create_from_unknown_version_is_400(admin_api):
     response = admin_api.post(BASE, {"from_version": 53400}, format="json")
 
     body = response.json()
