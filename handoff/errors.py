@@ -35,6 +35,12 @@ class QualificationMissing(ApplicationError):
     code = "qualification_missing"
 
 
+class QualificationInvalid(QualificationMissing):
+    """A qualification value out of its limits, such as a next-step date in the past."""
+
+    code = "qualification_invalid"
+
+
 class InvalidHandoffInput(ApplicationError):
     code = "invalid_handoff_input"
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from handoff.models import (
+    MAX_NEXT_STEP_LENGTH,
+    MAX_QUALIFICATION_LENGTH,
     MAX_REP_CAPACITY,
     MAX_RULE_POSITION,
     ContextField,
@@ -19,6 +22,7 @@ from handoff.models import (
     Territory,
 )
 from handoff.serializers import MAX_SEND_LEADS
+from handoff.services import next_step_latest_date
 from leads.models import EventKind
 
 
@@ -77,11 +81,15 @@ QUALIFICATION_TEXT_FIELDS = [
 
 
 class AcceptForm(forms.Form):
-    """The qualification a rep records to accept; which fields are required is configured by admins."""
+    """The qualification a rep records to accept; which fields are required is configured by admins.
+
+    The service checks the lengths and the next-step date, so the page shows its messages;
+    the form only passes the limits to the browser.
+    """
 
     confirmed_need = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     process_fit = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    next_step = forms.CharField(required=False, max_length=300)
+    next_step = forms.CharField(required=False)
     next_step_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     technical_requirements = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -94,8 +102,16 @@ class AcceptForm(forms.Form):
     def __init__(self, *args: Any, required_fields: list[str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.required_fields = set(required_fields or [])
+        today = timezone.localdate()
+        self.fields["next_step_date"].widget.attrs.update(
+            min=today.isoformat(), max=next_step_latest_date(today).isoformat()
+        )
         for name, field in self.fields.items():
             field.label = QualificationField(name).label
+            if name == QualificationField.NEXT_STEP:
+                field.widget.attrs["maxlength"] = str(MAX_NEXT_STEP_LENGTH)
+            elif name != QualificationField.NEXT_STEP_DATE:
+                field.widget.attrs["maxlength"] = str(MAX_QUALIFICATION_LENGTH)
             if name in self.required_fields:
                 field.widget.attrs["required"] = "required"
                 field.widget.attrs["aria-required"] = "true"

@@ -192,6 +192,14 @@ class QualificationField(models.TextChoices):
     INTEGRATION_CONSTRAINTS = "integration_constraints", "Integration constraints"
 
 
+# Maximum length of the text a rep records in one qualification field, as for the API's notes.
+MAX_QUALIFICATION_LENGTH = 10_000
+# Maximum length of the Handoff.next_step column.
+MAX_NEXT_STEP_LENGTH = 300
+# A next-step date further ahead than this is taken for a typing error, such as 2206 for 2026.
+MAX_NEXT_STEP_YEARS = 2
+
+
 def default_required_context() -> list[str]:
     return [ContextField.INTERESTS, ContextField.CAMPAIGN_SOURCE]
 
@@ -353,7 +361,7 @@ class Handoff(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     qualification = models.JSONField(default=dict, blank=True)
-    next_step = models.CharField(max_length=300, blank=True)
+    next_step = models.CharField(max_length=MAX_NEXT_STEP_LENGTH, blank=True)
     next_step_date = models.DateField(null=True, blank=True)
     reject_reason = models.CharField(max_length=30, choices=RejectReason.choices, blank=True)
     reject_note = models.TextField(blank=True)

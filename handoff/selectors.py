@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
@@ -28,6 +29,7 @@ from leadflow.roles import MARKETING, REVOPS, SALES_MANAGER, has_role
 from leads.models import Lead
 
 User = AbstractBaseUser | AnonymousUser
+UserModel = get_user_model()
 
 
 def handoff_queryset() -> QuerySet[Handoff]:
@@ -72,6 +74,20 @@ def rep_for_user(user: User) -> Rep | None:
     if not user.is_authenticated:
         return None
     return Rep.objects.select_related("user").filter(user_id=user.pk).first()
+
+
+def user_has_rep_profile(user: User) -> bool:
+    return user.is_authenticated and Rep.objects.filter(user_id=user.pk).exists()
+
+
+def revops_contacts(limit: int = 5) -> list[str]:
+    """Return the names of up to `limit` active revenue-operations users, who create rep profiles."""
+    users = (
+        UserModel.objects.filter(is_active=True, groups__name=REVOPS)
+        .order_by("last_name", "first_name", "username")
+        .distinct()[:limit]
+    )
+    return [user.get_full_name() or user.get_username() for user in users]
 
 
 def rep_pending(rep: Rep) -> QuerySet[Handoff]:

@@ -15,6 +15,9 @@ from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from handoff.models import (
+    MAX_NEXT_STEP_LENGTH,
+    MAX_NEXT_STEP_YEARS,
+    MAX_QUALIFICATION_LENGTH,
     MAX_REP_CAPACITY,
     MAX_RULE_POSITION,
     Handoff,
@@ -156,6 +159,16 @@ def _note_field(help_text: str) -> StrictCharField:
     )
 
 
+def _qualification_field(help_text: str) -> StrictCharField:
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_QUALIFICATION_LENGTH,
+        help_text=help_text,
+    )
+
+
 class SendInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     """MQLs to hand to sales, with a note for the reps."""
 
@@ -196,23 +209,24 @@ class SendResultSerializer(serializers.Serializer[Any]):
 class AcceptInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     """Qualification a rep records on accepting. The handoff settings name the required fields."""
 
-    confirmed_need = _note_field("The need, project or requirement the lead confirmed.")
-    process_fit = _note_field("How the lead's processes fit the product.")
-    technical_requirements = _note_field("Technical requirements the lead named.")
-    acceptance_criteria = _note_field("What the lead needs to see to buy.")
-    integration_constraints = _note_field("Systems and constraints the product must fit.")
+    confirmed_need = _qualification_field("The need, project or requirement the lead confirmed.")
+    process_fit = _qualification_field("How the lead's processes fit the product.")
+    technical_requirements = _qualification_field("Technical requirements the lead named.")
+    acceptance_criteria = _qualification_field("What the lead needs to see to buy.")
+    integration_constraints = _qualification_field("Systems and constraints the product must fit.")
     next_step = StrictCharField(
         required=False,
         allow_blank=True,
         default="",
-        max_length=300,
+        max_length=MAX_NEXT_STEP_LENGTH,
         help_text="The agreed next step, such as a technical consultation.",
     )
     next_step_date = StrictDateField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="Day of the next step, YYYY-MM-DD; today or later.",
+        help_text=f"Day of the next step, YYYY-MM-DD; from today to the same day "
+        f"{MAX_NEXT_STEP_YEARS} years ahead.",
     )
 
 

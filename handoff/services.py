@@ -27,11 +27,15 @@ from handoff.errors import (
     InvalidHandoffInput,
     LeadNotQualified,
     NotAllowed,
+    QualificationInvalid,
     QualificationMissing,
     RepNotFound,
     RoutingRuleNotFound,
 )
 from handoff.models import (
+    MAX_NEXT_STEP_LENGTH,
+    MAX_NEXT_STEP_YEARS,
+    MAX_QUALIFICATION_LENGTH,
     MAX_RULE_POSITION,
     OUTCOME_REASONS,
     ContextField,
@@ -475,20 +479,74 @@ def _validate_qualification(
     values[QualificationField.NEXT_STEP] = next_step.strip()
     values[QualificationField.NEXT_STEP_DATE] = next_step_date
 
-    errors: dict[str, list[str]] = {}
-    for name in settings_row.required_qualification_fields or []:
-        if not values.get(name):
-            errors[name] = [f"{QualificationField(name).label} is required to accept."]
-    if next_step_date is not None and next_step_date < today:
-        errors[QualificationField.NEXT_STEP_DATE] = [
-            f"{next_step_date:%Y-%m-%d} is in the past; give the date the next step happens."
-        ]
-    if errors:
-        raise QualificationMissing(
-            "Fill in " + ", ".join(QualificationField(name).label.lower() for name in errors) + ".",
-            extra={"fields": errors},
-        )
+    missing = [
+        name for name in settings_row.required_qualification_fields or [] if not values.get(name)
+    ]
+    invalid = _qualification_problems(values, today=today)
+    if missing or invalid:
+        _raise_qualification_errors(missing, invalid)
     return {name: value for name, value in values.items() if isinstance(value, str) and value}
+
+
+def _qualification_problems(
+    values: dict[str, Any], *, today: dt.date
+) -> dict[str, tuple[str, str]]:
+    """Return, per value out of its limits, the message for its field and one naming the field.
+
+    The limits are the text lengths and the range of the next-step date.
+    """
+    problems = {}
+    for name, value in values.items():
+        limit = (
+            MAX_NEXT_STEP_LENGTH
+            if name == QualificationField.NEXT_STEP
+            else MAX_QUALIFICATION_LENGTH
+        )
+        if isinstance(value, str) and len(value) > limit:
+            message = (
+                f"{len(value):,} characters long; shorten it to {limit:,} characters or fewer."
+            )
+            problems[name] = (message, f"{QualificationField(name).label} is {message}")
+
+    next_step_date = values[QualificationField.NEXT_STEP_DATE]
+    latest = next_step_latest_date(today)
+    message = ""
+    if next_step_date is not None and next_step_date < today:
+        message = f"{next_step_date:%Y-%m-%d} is in the past; give the date the next step happens."
+    elif next_step_date is not None and next_step_date > latest:
+        message = (
+            f"{next_step_date:%Y-%m-%d} is more than {MAX_NEXT_STEP_YEARS} years ahead; give the "
+            f"date the next step happens, {latest:%Y-%m-%d} at the latest."
+        )
+    if message:
+        label = QualificationField.NEXT_STEP_DATE.label
+        problems[QualificationField.NEXT_STEP_DATE] = (message, f"{label} {message}")
+    return problems
+
+
+def _raise_qualification_errors(missing: list[str], invalid: dict[str, tuple[str, str]]) -> None:
+    """Raise QualificationMissing when fields are only missing, else QualificationInvalid."""
+    errors = {
+        name: [f"{QualificationField(name).label} is required to accept."] for name in missing
+    }
+    errors.update({name: [message] for name, (message, _) in invalid.items()})
+    parts = []
+    if missing:
+        labels = ", ".join(QualificationField(name).label.lower() for name in missing)
+        parts.append(f"Fill in {labels}.")
+    parts.extend(summary for _, summary in invalid.values())
+
+    error_class = QualificationInvalid if invalid else QualificationMissing
+    raise error_class(" ".join(parts), extra={"fields": errors})
+
+
+def next_step_latest_date(today: dt.date) -> dt.date:
+    """Return the latest next-step date a rep may give on `today`: the same day MAX_NEXT_STEP_YEARS on."""
+    try:
+        return today.replace(year=today.year + MAX_NEXT_STEP_YEARS)
+    except ValueError:
+        # 29 February of a year whose counterpart is no leap year.
+        return today.replace(year=today.year + MAX_NEXT_STEP_YEARS, day=28)
 
 
 def handoff_accept(

@@ -141,8 +141,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if rep is None:
         if has_role(request.user, SALES_MANAGER, REVOPS):
             return redirect("handoff:manager")
-        messages.error(request, "You have no rep profile yet; ask revenue operations to add one.")
-        return render(request, "handoff/inbox.html", {"rep": None, "nav": "inbox"})
+        # A sales user lands here from the home page, so the page explains how to get an inbox.
+        return render(
+            request,
+            "handoff/inbox.html",
+            {"rep": None, "revops_contacts": selectors.revops_contacts(), "nav": "inbox"},
+        )
 
     now = timezone.now()
     return render(

@@ -26,6 +26,7 @@ from integrations.serializers import (
     WebhookEndpointInputSerializer,
     WebhookEndpointOutputSerializer,
 )
+from leadflow.api.parsers import JsonApiMixin
 from leadflow.roles import REVOPS
 
 
@@ -35,6 +36,7 @@ from leadflow.roles import REVOPS
 )
 class ApiKeyViewSet(
     PublicApiMixin,
+    JsonApiMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[ApiKey],
@@ -89,6 +91,7 @@ class ApiKeyViewSet(
 )
 class WebhookEndpointViewSet(
     PublicApiMixin,
+    JsonApiMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[WebhookEndpoint],
@@ -167,6 +170,7 @@ class WebhookEndpointViewSet(
 )
 class WebhookDeliveryViewSet(
     PublicApiMixin,
+    JsonApiMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[WebhookDelivery],

@@ -31,5 +31,9 @@ def webhook_deliveries_recent(*, status: str = "") -> list[WebhookDelivery]:
     return list(queryset[:RECENT_DELIVERIES_LIMIT])
 
 
+def webhook_delivery_get(*, delivery_id: int) -> WebhookDelivery | None:
+    return webhook_delivery_list().filter(pk=delivery_id).first()
+
+
 def webhook_attempt_list(*, delivery_id: int) -> QuerySet[WebhookAttempt]:
     return WebhookAttempt.objects.filter(delivery_id=delivery_id).order_by("number")

@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leadflow.context_processors.roles",
+                "handoff.context_processors.navigation",
             ],
         },
     },

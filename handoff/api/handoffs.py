@@ -169,7 +169,8 @@ class HandoffViewSet(PublicApiMixin, JsonApiMixin, RolesByActionMixin, GenericVi
         summary="Accept a handoff",
         description="The lead becomes an SQL owned by you, with the qualification and next "
         "step recorded. The handoff settings name the required fields; a missing one is 400 "
-        "qualification_missing naming it, and a next-step date in the past is 400 too. A rep "
+        "qualification_missing naming it. A next-step date in the past or more than two years "
+        "ahead is 400 qualification_invalid, and a text over its maxLength is 400 invalid. A rep "
         "may accept a handoff assigned to them, or one waiting in the fallback queue while "
         "available and below capacity. Needs the sales role and a rep profile.",
         request=AcceptInputSerializer,

@@ -1,7 +1,8 @@
 """Four weeks of handoffs, replayed through the services with their `now` parameter.
 
 The story picks a share of the current MQLs, best scored first, and plans for
-each a send time and a fate. It then plays every step in time order as the
+each a send time and a fate. It dates every MQL's qualification at the moment
+the lead became ready to send, before any send. It then plays every step in time order as the
 people and the SLA sweep would have: the marketer sends, reps accept, reject
 or close, the sweep escalates what no rep decided in time, a rep goes on leave
 and the manager moves one of her handoffs. Leads sent in the last marketing
@@ -43,6 +44,7 @@ from handoff.sla import (
     business_hours_between,
     calendar_for_rep,
 )
+from leads.demo import demo_mql_dates_set
 from leads.models import EngagementEvent, Lead, LeadStatus
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,9 @@ DECISION_HOURS = (0.3, 6.5)
 # handoff by then, so the rep who got it next decides.
 LATE_DECISION_HOURS = (1.5, 4.0)
 LATE_SHARE = 0.06
+# A demo lead qualifies as MQL at least this long after it was created and before it is sent.
+QUALIFY_AFTER_CREATED = dt.timedelta(minutes=1)
+QUALIFY_BEFORE_SEND = dt.timedelta(minutes=1)
 
 OPEN, WON, LOST, WITHDRAW, PENDING = "open", "won", "lost", "withdraw", "pending"
 ACCEPT, REJECT = "accept", "reject"
@@ -141,19 +146,29 @@ class Story:
         self.sweeps_until = now
         self.sweep_marks: set[dt.datetime] = set()
         self.absent_until = _wednesday_next_week(now.date())
+        self.qualified_at: dict[int, dt.datetime] = {}
 
     # Planning
 
     def plan(self, *, share: float) -> None:
         """Choose the leads to send, when, and what becomes of each."""
-        chosen = self._choose_leads(share)
+        mqls = list(
+            Lead.objects.filter(status=LeadStatus.MQL).select_related("account").order_by("pk")
+        )
+        self.qualified_at = self._ready_moments(mqls)
+        chosen = self._choose_leads(mqls, share)
         if not chosen:
             self.absent_from = self.now
             self._schedule(self.now, self._rep_leaves)
             return
         total_hours = business_hours_between(self.start, self.now, MARKETING_CALENDAR)
         pending_from = max(0.0, total_hours - PENDING_HOURS)
-        ready = self._ready_hours(chosen)
+        ready = {
+            lead.pk: business_hours_between(
+                self.start, self.qualified_at[lead.pk], MARKETING_CALENDAR
+            )
+            for lead in chosen
+        }
 
         # Leads that qualified only in the last hours cannot have a decision yet.
         forced = [lead for lead in chosen if ready[lead.pk] >= pending_from]
@@ -178,17 +193,16 @@ class Story:
         self._make_one_late(decided_plans, sent_before=self.sweeps_until - dt.timedelta(days=2))
 
         self._schedule_sends()
+        self._qualify_before_sends()
         self.absent_from = self._marketing_time(min(total_hours, pending_from + 3))
         self._schedule(self.absent_from, self._rep_leaves)
         self._schedule(self._marketing_time(max(0.0, total_hours - 1)), self._manager_reassigns)
 
-    def _choose_leads(self, share: float) -> list[Lead]:
+    def _choose_leads(self, mqls: list[Lead], share: float) -> list[Lead]:
         """Return the MQLs the marketer sent: those with interests and a source, best scored first."""
         candidates = [
             lead
-            for lead in Lead.objects.filter(status=LeadStatus.MQL)
-            .select_related("account")
-            .order_by("pk")
+            for lead in mqls
             if lead.interests
             and (
                 lead.first_touch_source
@@ -205,11 +219,12 @@ class Story:
         )
         return ranked[: round(len(candidates) * share)]
 
-    def _ready_hours(self, leads: list[Lead]) -> dict[int, float]:
-        """Return, per lead, the marketing hours from the start until the lead was ready to send.
+    def _ready_moments(self, leads: list[Lead]) -> dict[int, dt.datetime]:
+        """Return, per lead, when it qualified as MQL and so was ready to send.
 
         That is the time of its fast-track event, else of its latest high-intent event, else
-        the time by which half of the events its engagement score counts had happened.
+        the time by which half of the events its engagement score counts had happened. A
+        moment before the lead was created becomes a minute after its creation.
         """
         fast_track: dict[int, int] = {}
         scored: dict[int, set[int]] = {}
@@ -243,7 +258,7 @@ class Story:
             if moment is None:
                 counted = sorted(times[i] for i in scored[lead.pk] if i in times)
                 moment = counted[len(counted) // 2] if counted else self.start
-            ready[lead.pk] = business_hours_between(self.start, moment, MARKETING_CALENDAR)
+            ready[lead.pk] = min(max(moment, lead.created_at + QUALIFY_AFTER_CREATED), self.now)
         return ready
 
     def _add_plan(self, lead: Lead, offset: float, fate: str) -> _Plan:
@@ -294,6 +309,16 @@ class Story:
             plan.late = True
             plan.decide_after_hours = self.rng.uniform(*LATE_DECISION_HOURS)
 
+    def _qualify_before_sends(self) -> None:
+        """Date every sent lead's move to MQL before its send.
+
+        A send planned at a lead's ready moment can fall a few seconds before it, because
+        planned times are cut to the minute.
+        """
+        for plan in self.plans.values():
+            latest = plan.sent_at - QUALIFY_BEFORE_SEND
+            self.qualified_at[plan.lead.pk] = min(self.qualified_at[plan.lead.pk], latest)
+
     def _marketing_time(self, offset: float) -> dt.datetime:
         moment = add_business_hours(self.start, offset, MARKETING_CALENDAR)
         return min(moment.replace(second=0, microsecond=0), self.now)
@@ -327,6 +352,9 @@ class Story:
             self._schedule(mark, self._sweep)
 
     def run(self) -> None:
+        # Scoring moved the leads to MQL when the demo was built. The story dates those moves
+        # first, so that the services see each lead as it was when the marketer sent it.
+        demo_mql_dates_set(dates=self.qualified_at)
         while self.steps:
             step = heapq.heappop(self.steps)
             step.run(step.at)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.exceptions import NotAuthenticated, ParseError, UnsupportedMediaType
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from leadflow.api import ApiPageNumberPagination
+
+# Re-exported under their old home: the JSON body parsing moved to leadflow.api.parsers,
+# so that the integrations API shares it without depending on the leads app.
+from leadflow.api.parsers import JsonApiMixin as JsonApiMixin
+from leadflow.api.parsers import JsonBodyParser as JsonBodyParser
 from leadflow.roles import MARKETING, REVOPS, SALES, SALES_MANAGER, has_role
 from leads.serializers import ErrorSerializer
 
@@ -81,43 +84,6 @@ class RolesByActionMixin:
             return None
         # An action missing from the table is denied to every user until it is listed.
         return self.roles_by_action.get(action, ())
-
-
-class JsonBodyParser(JSONParser):
-    """JSON parser whose error names the fix as well as the problem."""
-
-    def parse(
-        self,
-        stream: Any,
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except ParseError as error:
-            raise ParseError(
-                f"{error.detail}. Send a valid JSON document; check quotes, commas and brackets."
-            ) from error
-        except RecursionError:
-            # Python's json module recurses once per level of nesting.
-            raise ParseError(
-                "JSON parse error - the document is nested too deeply to read. Send objects "
-                "and lists nested at most a few levels."
-            ) from None
-
-
-class JsonApiMixin:
-    """Accept only JSON bodies, and name the fix when a request sends another media type."""
-
-    parser_classes: Sequence[type[BaseParser]] = [JsonBodyParser]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, UnsupportedMediaType):
-            exc = UnsupportedMediaType(
-                media_type=str(exc.detail),
-                detail=f"{exc.detail} Send the body as JSON with Content-Type: application/json.",
-            )
-        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 # The name the lead endpoints used before the pagination moved to leadflow.api.

@@ -7,6 +7,7 @@ from leads.demo.generator import (
     demo_data_delete,
     demo_data_exists,
     demo_data_generate,
+    demo_mql_dates_set,
 )
 from leads.demo.users import DEMO_PASSWORD, DEMO_USERS, DemoUser, demo_users_ensure
 
@@ -20,5 +21,6 @@ __all__ = [
     "demo_data_delete",
     "demo_data_exists",
     "demo_data_generate",
+    "demo_mql_dates_set",
     "demo_users_ensure",
 ]

@@ -24,7 +24,7 @@ from django.utils import timezone
 from leadflow.db import refresh_planner_statistics
 from leads.demo import catalog
 from leads.demo.catalog import Country, Segment
-from leads.models import Account, EngagementEvent, EventKind, Lead
+from leads.models import Account, EngagementEvent, EventKind, Lead, LeadStatus, StatusChange
 from leads.normalize import derive_job_function, derive_seniority, region_for_country
 
 DEMO_SOURCE_SYSTEM = "leadflow-demo"
@@ -637,3 +637,35 @@ def demo_data_delete() -> DemoSummary:
     leads.delete()
     Account.objects.filter(custom_attributes__has_key=DEMO_ACCOUNT_MARK).delete()
     return summary
+
+
+def demo_mql_dates_set(*, dates: dict[int, datetime]) -> int:
+    """Date the move to MQL of each demo lead in `dates` at its time there; return the leads changed.
+
+    Scoring moves the demo leads to MQL while `seed_demo` runs, so without this every demo
+    MQL would date from that moment, after the handoffs the demo backdates. Only leads of the
+    demo that are MQL now change: their latest status change to MQL and their
+    `status_changed_at`. The audit trail is append-only for real use, so this bulk update
+    is for generated data alone.
+    """
+    latest: dict[int, int] = {}
+    for change_id, lead_id in (
+        StatusChange.objects.filter(
+            lead_id__in=list(dates),
+            lead__source_system=DEMO_SOURCE_SYSTEM,
+            lead__status=LeadStatus.MQL,
+            to_status=LeadStatus.MQL,
+        )
+        .order_by("created_at", "id")
+        .values_list("id", "lead_id")
+    ):
+        latest[lead_id] = change_id
+
+    changes = [
+        StatusChange(pk=change_id, created_at=dates[lead_id])
+        for lead_id, change_id in latest.items()
+    ]
+    StatusChange.objects.bulk_update(changes, ["created_at"], batch_size=500)
+    leads = [Lead(pk=lead_id, status_changed_at=dates[lead_id]) for lead_id in latest]
+    Lead.objects.bulk_update(leads, ["status_changed_at"], batch_size=500)
+    return len(latest)

@@ -1,4 +1,4 @@
-"""Handoff in the browser: send to sales, accept with required fields, reject with a reason, reassign."""
+"""Handoff in the browser: send, accept, reject, reassign, close as won or lost, sales feedback."""
 
 import datetime as dt
 import re
@@ -249,3 +249,155 @@ def test_routing_page_dry_run(browser_page, sales_team, ready_mql):
     expect(page.get_by_test_id("routing-trace")).to_contain_text("Rule 'Europe' matched")
     screenshot(page, "handoff_routing_dry_run")
     assert Handoff.objects.count() == 0
+
+
+def accept(handoff, rep):
+    return services.handoff_accept(
+        handoff_id=handoff.pk,
+        actor=rep.user,
+        qualification={"confirmed_need": "New 5-axis line in Q3"},
+        next_step="On-site visit",
+        next_step_date=dt.date.today() + dt.timedelta(days=3),
+    )
+
+
+def other_mql(last_name, campaign):
+    return LeadFactory(
+        status="mql",
+        first_name="Lea",
+        last_name=last_name,
+        interests=["injection moulding cells"],
+        first_touch_campaign=campaign,
+    )
+
+
+def test_handoff_accept_rejects_far_next_step_date(browser_page, sales_team, ready_mql):
+    page = browser_page
+    _, reps = sales_team
+    handoff = send(ready_mql)
+    page.login(reps[0].user)
+    far = (dt.date.today() + dt.timedelta(days=20 * 365)).isoformat()
+
+    page.goto(f"/handoff/{handoff.pk}/")
+    accept_form = page.get_by_test_id("accept-form")
+    accept_form.get_by_label("Confirmed need *").fill("New 5-axis line")
+    accept_form.get_by_label("Next step *", exact=True).fill("On-site visit")
+    accept_form.get_by_label("Next step date *").fill(far)
+    accept_form.get_by_role("button", name="Accept").click()
+
+    expect(page.locator(".message.error")).to_contain_text(
+        f"Next step date {far} is more than 2 years ahead"
+    )
+    expect(page.get_by_test_id("accept-form").locator(".errorlist")).to_contain_text(
+        "at the latest."
+    )
+    expect(page.get_by_test_id("accept-form").get_by_label("Confirmed need *")).to_have_value(
+        "New 5-axis line"
+    )
+    screenshot(page, "handoff_accept_far_date")
+    assert Handoff.objects.get(pk=handoff.pk).status == HandoffStatus.PENDING
+
+
+def test_handoff_close_as_won(browser_page, sales_team, ready_mql):
+    page = browser_page
+    _, reps = sales_team
+    handoff = accept(send(ready_mql), reps[0])
+    page.login(reps[0].user)
+
+    page.goto("/handoff/inbox/")
+    expect(page.get_by_test_id("open-sqls")).to_contain_text("On-site visit")
+    page.get_by_test_id("open-sqls").get_by_role("link", name="Close as won or lost").click()
+    close_form = page.get_by_test_id("close-form")
+    close_form.get_by_label("Won", exact=True).check()
+    close_form.get_by_label("Reason").select_option(label="Product fit")
+    close_form.get_by_label("Note").fill("Ordered the 5-axis cell after the site visit.")
+    screenshot(page, "handoff_close_before")
+    close_form.get_by_role("button", name="Close").click()
+
+    expect(page.get_by_role("status")).to_have_text("Closed as won (Product fit).")
+    expect(page.get_by_test_id("lead-status")).to_have_text("Won")
+    expect(page.get_by_test_id("close-form")).to_have_count(0)
+    screenshot(page, "handoff_closed_won")
+    handoff.refresh_from_db()
+    assert handoff.outcome == "won"
+    assert handoff.outcome_reason == "product_fit"
+    assert handoff.outcome_note == "Ordered the 5-axis cell after the site visit."
+    assert Lead.objects.get(pk=ready_mql.pk).status == "won"
+
+
+def test_handoff_close_lost_needs_loss_reason(browser_page, sales_team, ready_mql):
+    page = browser_page
+    _, reps = sales_team
+    handoff = accept(send(ready_mql), reps[0])
+    page.login(reps[0].user)
+
+    page.goto(f"/handoff/{handoff.pk}/")
+    close_form = page.get_by_test_id("close-form")
+    close_form.get_by_label("Lost", exact=True).check()
+    close_form.get_by_label("Reason").select_option(label="Product fit")
+    close_form.get_by_role("button", name="Close").click()
+
+    expect(page.locator(".message.error")).to_contain_text("'product_fit' is not a reason for lost")
+    screenshot(page, "handoff_close_wrong_reason")
+    assert Lead.objects.get(pk=ready_mql.pk).status == "sql"
+
+    close_form = page.get_by_test_id("close-form")
+    expect(close_form.get_by_label("Lost", exact=True)).to_be_checked()
+    close_form.get_by_label("Reason").select_option(label="Lost to a competitor")
+    close_form.get_by_label("Note").fill("Went with the incumbent's offer.")
+    close_form.get_by_role("button", name="Close").click()
+
+    expect(page.get_by_role("status")).to_have_text("Closed as lost (Lost to a competitor).")
+    expect(page.get_by_test_id("lead-status")).to_have_text("Lost")
+    handoff.refresh_from_db()
+    assert handoff.outcome == "lost"
+    assert handoff.outcome_reason == "lost_to_competitor"
+
+
+def test_feedback_lists_rejection_and_loss_reasons(browser_page, sales_team, ready_mql):
+    page = browser_page
+    _, reps = sales_team
+    lost = accept(send(ready_mql), reps[0])
+    services.handoff_close(
+        handoff_id=lost.pk,
+        actor=reps[0].user,
+        outcome="lost",
+        reason="too_expensive",
+        note="Quote 30% above the competitor's.",
+    )
+    rejected = send(other_mql("Rejected", "spring-webinar"))
+    services.handoff_reject(
+        handoff_id=rejected.pk,
+        actor=rejected.rep.user,
+        reason="wrong_contact",
+        note="Works in purchasing, not engineering; ask for the plant manager.",
+    )
+    won = send(other_mql("Won", "trade-fair"))
+    accept(won, won.rep)
+    services.handoff_close(
+        handoff_id=won.pk, actor=won.rep.user, outcome="won", reason="relationship", note=""
+    )
+    page.login(UserFactory(username="mia.marketer", roles=["marketing"]))
+
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sales feedback").click()
+
+    feedback = page.get_by_test_id("feedback")
+    expect(feedback.locator("tbody tr")).to_have_count(3)
+    lost_row = feedback.locator("tbody tr", has_text="Jonas Brandt")
+    expect(lost_row).to_contain_text("Lost")
+    expect(lost_row).to_contain_text("Too expensive")
+    expect(lost_row).to_contain_text("Quote 30% above the competitor's.")
+    rejected_row = feedback.locator("tbody tr", has_text="Lea Rejected")
+    expect(rejected_row).to_contain_text("Rejected")
+    expect(rejected_row).to_contain_text("Wrong contact")
+    expect(rejected_row).to_contain_text("ask for the plant manager")
+    expect(feedback.locator("tbody tr", has_text="Lea Won")).to_contain_text("Relationship")
+    screenshot(page, "feedback_all")
+
+    page.locator("select[name=kind]").select_option(label="Lost")
+    page.get_by_role("button", name="Filter").click()
+
+    expect(feedback.locator("tbody tr")).to_have_count(1)
+    expect(feedback).to_contain_text("Too expensive")
+    screenshot(page, "feedback_lost")

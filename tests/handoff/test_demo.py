@@ -22,6 +22,7 @@ from handoff.models import (
     Territory,
 )
 from handoff.services import REJECT_TARGET_STATUS
+from handoff.sla import add_business_hours, calendar_for_rep
 from leads.models import Lead, StatusChange
 from tests.factories import (
     HandoffFactory,
@@ -204,6 +205,50 @@ def test_seed_demo_lead_changes_match_handoff_decisions():
         assert change.created_at == handoff.decided_at
         assert change.rule == "handoff.accept"
         assert change.actor == handoff.rep.user
+
+
+def test_seed_demo_leads_qualify_before_their_handoffs():
+    seed_demo()
+
+    first_handoffs = demo_handoffs().filter(previous__isnull=True)
+    assert first_handoffs.count() == 17
+    for handoff in first_handoffs:
+        lead = handoff.lead
+        changes = list(StatusChange.objects.filter(lead=lead).order_by("created_at", "id"))
+        assert changes[0].to_status == "mql"
+        assert lead.created_at < changes[0].created_at < handoff.created_at
+        # The lifecycle reads in order: every later change comes from the status before it.
+        assert [change.from_status for change in changes[1:]] == [
+            change.to_status for change in changes[:-1]
+        ]
+
+
+def test_seed_demo_mql_dates_match_lead_status_dates():
+    seed_demo()
+
+    mqls = Lead.objects.filter(status="mql")
+    # The 15 MQLs that wait in the queue, among them one withdrawn, and the 4 pending handoffs.
+    assert mqls.count() == 15 + 4
+    for lead in mqls:
+        change = StatusChange.objects.get(lead=lead, to_status="mql")
+        assert lead.status_changed_at == change.created_at
+        assert lead.created_at < change.created_at < NOW
+
+
+def test_seed_demo_due_times_follow_routing_sla():
+    seed_demo()
+
+    settings_row = HandoffSettings.objects.get(pk=1)
+    for handoff in demo_handoffs().select_related("routing_rule"):
+        sla_hours = (
+            handoff.routing_rule.sla_hours
+            if handoff.routing_rule
+            else settings_row.default_sla_hours
+        )
+        routed_rep = Rep.objects.filter(pk=handoff.routing["rep_id"]).first()
+        assert handoff.due_at == add_business_hours(
+            handoff.created_at, sla_hours, calendar_for_rep(routed_rep)
+        )
 
 
 def test_seed_demo_writes_handoffs_only_through_services(monkeypatch):

@@ -109,7 +109,7 @@ def test_delivery_page_lists_deliveries(revops, sent_delivery):
     response = client.get("/integrations/webhook-deliveries/")
 
     assert response.status_code == 200
-    assert list(response.context["deliveries"]) == [sent_delivery]
+    assert response.context["rows"] == [(sent_delivery, "good")]
     assert "lead.lost" in response.content.decode()
 
 
@@ -148,6 +148,122 @@ def test_delivery_page_replay_error_shown(revops, sent_delivery):
     assert "is inactive; activate it before replaying" in response.content.decode()
     sent_delivery.refresh_from_db()
     assert sent_delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+def test_delivery_page_in_nav_for_revops(revops):
+    client = Client()
+    client.force_login(revops)
+
+    response = client.get("/integrations/webhook-deliveries/")
+
+    body = response.content.decode()
+    assert (
+        '<a href="/integrations/webhook-deliveries/" class="active" aria-current="page">'
+        "Webhooks</a>" in body
+    )
+    assert '<table class="data" data-testid="deliveries">' in body
+
+
+def test_delivery_nav_hidden_from_marketer(marketer):
+    client = Client()
+    client.force_login(marketer)
+
+    response = client.get("/leads/queue/")
+
+    assert response.status_code == 200
+    assert "/integrations/webhook-deliveries/" not in response.content.decode()
+
+
+def test_delivery_page_shows_status_badges(revops, sent_delivery, receiver):
+    endpoint = sent_delivery.endpoint
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_type="lead.won",
+        payload={},
+        status=WebhookDelivery.Status.FAILED,
+        attempt_count=6,
+        max_attempts=6,
+        response_code=500,
+        error="The endpoint answered HTTP 500.",
+    )
+    client = Client()
+    client.force_login(revops)
+
+    response = client.get("/integrations/webhook-deliveries/")
+
+    body = response.content.decode()
+    assert '<span class="badge good" data-testid="status">Succeeded</span>' in body
+    assert '<span class="badge bad" data-testid="status">Failed</span>' in body
+    assert "The endpoint answered HTTP 500." in body
+
+
+def test_delivery_page_replay_reports_success(revops, sent_delivery, receiver, transactional_db):
+    client = Client()
+    client.force_login(revops)
+
+    # Outside a test transaction the attempt runs at the replay's commit, as in a real request.
+    response = client.post(
+        f"/integrations/webhook-deliveries/{sent_delivery.pk}/replay/", follow=True
+    )
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == [f"Delivery {sent_delivery.pk} sent again: HTTP 200, succeeded."]
+
+
+def test_delivery_page_replay_reports_failure(revops, sent_delivery, receiver, transactional_db):
+    receiver.respond_with((500, b"down"))
+    client = Client()
+    client.force_login(revops)
+
+    # Outside a test transaction the attempt runs at the replay's commit, as in a real request.
+    response = client.post(
+        f"/integrations/webhook-deliveries/{sent_delivery.pk}/replay/", follow=True
+    )
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == [
+        f"Delivery {sent_delivery.pk} sent again and failed: The endpoint answered HTTP 500."
+    ]
+    sent_delivery.refresh_from_db()
+    assert sent_delivery.status == WebhookDelivery.Status.FAILED
+
+
+def test_delivery_page_replay_queued_message(revops, sent_delivery, receiver):
+    client = Client()
+    client.force_login(revops)
+
+    # Without running the commit callbacks the attempt stays queued, as with a broker.
+    response = client.post(
+        f"/integrations/webhook-deliveries/{sent_delivery.pk}/replay/", follow=True
+    )
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == [
+        f"Delivery {sent_delivery.pk} is queued to be sent again; reload this page for its result."
+    ]
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("next_url", "location"),
+    [
+        (
+            "/integrations/webhook-deliveries/?status=failed",
+            "/integrations/webhook-deliveries/?status=failed",
+        ),
+        ("https://evil.example/", "/integrations/webhook-deliveries/"),
+    ],
+)
+def test_delivery_page_replay_returns_to_list(revops, sent_delivery, next_url, location):
+    client = Client()
+    client.force_login(revops)
+
+    response = client.post(
+        f"/integrations/webhook-deliveries/{sent_delivery.pk}/replay/", {"next": next_url}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == location
 
 
 # Management command

@@ -160,6 +160,11 @@ def test_same_json_other_value_is_422(client):
             True,
         ),
         ("application/json", '{"city": "Łódź"}'.encode(), '{ "city":"Łódź" }'.encode(), True),
+        # Deeper than orjson writes (254 levels): the json module canonicalises it.
+        ("application/json", b"[" * 300 + b"]" * 300, b"[ " * 300 + b"]" * 300, True),
+        # Deeper than Python's recursion limit: compared byte for byte.
+        ("application/json", b"[" * 10_000 + b"]" * 10_000, b"[" * 10_000 + b"]" * 10_000, True),
+        ("application/json", b"[" * 10_000 + b"]" * 10_000, b"[ " * 10_000 + b"]" * 10_000, False),
     ],
     ids=[
         "key-order",
@@ -170,6 +175,9 @@ def test_same_json_other_value_is_422(client):
         "long-integers-differ",
         "long-integers-same",
         "non-ascii",
+        "deeper-than-orjson",
+        "deeper-than-recursion-limit-same",
+        "deeper-than-recursion-limit-spaced",
     ],
 )
 def test_fingerprint_canonical_json_only(content_type, first, second, same):
