@@ -56,8 +56,12 @@ from scoring.selectors import ruleset_active
 from scoring.sql import (
     RescoreStatement,
     build_rescore_statement,
+    build_staging_statement,
     events_since,
     refresh_account_rollups_sql,
+    staging_table_complete,
+    staging_table_drop,
+    staging_table_name,
 )
 
 logger = logging.getLogger(__name__)
@@ -543,41 +547,44 @@ def rescore_all(
 ) -> RescoreRun:
     """Rescore every lead with the run's rule set in chunks of lead ids, resuming after the last one.
 
-    Each chunk (scores, qualification and the run's progress) commits as one
-    transaction, so a crash loses at most the chunk in flight. The account
-    roll-ups are refreshed after the last chunk.
-    On PostgreSQL a chunk is one set-based UPDATE; on SQLite the Python scorer
-    runs per chunk. Returns the run, which is still running when the time budget
-    ran out after a chunk. A run whose rule set is no longer active fails as
-    superseded.
+    On PostgreSQL the run first aggregates every lead's events in one
+    statement into a staging table, as of the run's `as_of`; each chunk then
+    is one UPDATE that joins that table. Leads that are stale when their chunk
+    runs may have events the table lacks, so they are scored from their events.
+    On SQLite the Python scorer runs per chunk. Each chunk (scores,
+    qualification and the run's progress) commits as one transaction, so a
+    crash loses at most the chunk in flight. The account roll-ups are
+    refreshed after the last chunk. Returns the run, which is still running
+    when the time budget ran out after a chunk. A run whose rule set is no
+    longer active fails as superseded.
     """
     deadline = None if time_budget_seconds is None else time.monotonic() + time_budget_seconds
     run = _rescore_run_start(run_id)
     if run.status != RescoreRun.Status.RUNNING:
         return run
     compiled = compile_ruleset(run.ruleset)
-    statement = build_rescore_statement(compiled) if connection.vendor == "postgresql" else None
 
     # At least one chunk per call, so that every task makes progress however small its budget.
-    while True:
-        try:
-            run, finished = _rescore_chunk(run.pk, compiled, statement, chunk_size)
-        except (OperationalError, SoftTimeLimitExceeded):
-            # Deadlocks, lost connections and a task out of time are worth a retry. The run stays
-            # running and resumes after its last chunk, from the task's retry or the sweep.
-            raise
-        except Exception as error:
-            logger.exception("Rescore run %s failed", run.pk, extra={"rescore_run_id": run.pk})
-            _rescore_run_finish(
-                run.pk, RescoreRun.Status.FAILED, error=f"{type(error).__name__}: {error}"
-            )
-            raise
-        if progress is not None:
-            progress(run)
-        if finished:
-            break
-        if deadline is not None and time.monotonic() > deadline:
-            return run
+    try:
+        statements = _rescore_statements(run, compiled)
+        while True:
+            run, finished = _rescore_chunk(run.pk, compiled, statements, chunk_size)
+            if progress is not None:
+                progress(run)
+            if finished:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                return run
+    except (OperationalError, SoftTimeLimitExceeded):
+        # Deadlocks, lost connections and a task out of time are worth a retry. The run stays
+        # running and resumes after its last chunk, from the task's retry or the sweep.
+        raise
+    except Exception as error:
+        logger.exception("Rescore run %s failed", run.pk, extra={"rescore_run_id": run.pk})
+        _rescore_run_finish(
+            run.pk, RescoreRun.Status.FAILED, error=f"{type(error).__name__}: {error}"
+        )
+        raise
 
     # A resumed run whose chunks were all done lands here directly and refreshes them again.
     accounts_rollup_refresh()
@@ -637,6 +644,8 @@ def _rescore_run_start(run_id: int) -> RescoreRun:
             )
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "error", "finished_at", "updated_at"])
+            if connection.vendor == "postgresql":
+                staging_table_drop(staging_table_name(run.pk))
             logger.info("Rescore run %s superseded", run.pk, extra={"rescore_run_id": run.pk})
             return run
 
@@ -660,8 +669,64 @@ def _rescore_run_start(run_id: int) -> RescoreRun:
     return run
 
 
+@dataclass(frozen=True)
+class _RescoreStatements:
+    """The PostgreSQL statements of a full rescore run's chunks."""
+
+    # Scores the chunk's leads that are not stale from the staging table, as of `as_of`.
+    staged: RescoreStatement
+    # Scores the chunk's stale leads from their events, by lead ids.
+    by_ids: RescoreStatement
+    as_of: datetime
+
+
+def _rescore_statements(run: RescoreRun, compiled: CompiledRuleSet) -> _RescoreStatements | None:
+    """Stage the run's event aggregates unless a complete staging table exists; None on SQLite."""
+    if connection.vendor != "postgresql":
+        return None
+    table = staging_table_name(run.pk)
+    with transaction.atomic():
+        # The lock makes a second worker on the same run wait for the table instead of building it.
+        run = RescoreRun.objects.select_for_update().get(pk=run.pk)
+        if run.as_of is None or not staging_table_complete(table):
+            _rescore_stage(run, compiled, table)
+    assert run.as_of is not None, "the staging step sets as_of"
+    return _RescoreStatements(
+        staged=build_rescore_statement(compiled, staged_table=table),
+        by_ids=build_rescore_statement(compiled, by_ids=True),
+        as_of=run.as_of,
+    )
+
+
+def _rescore_stage(run: RescoreRun, compiled: CompiledRuleSet, table: str) -> None:
+    """Aggregate every lead's events into `table` as of the run's `as_of`, set now if missing.
+
+    A run resumed after PostgreSQL lost the table (it is UNLOGGED) builds it
+    again with the same `as_of`. Leads that received events since then are
+    stale or were scored later by incremental scoring, and chunks leave
+    both kinds to that path.
+    """
+    started = time.monotonic()
+    staging_table_drop(table)
+    if run.as_of is None:
+        run.as_of = timezone.now()
+        run.save(update_fields=["as_of", "updated_at"])
+    leads = build_staging_statement(compiled, table=table).execute(now=run.as_of)
+    logger.info(
+        "Rescore run %s aggregated the events of %s leads as of %s in %.1f s",
+        run.pk,
+        leads,
+        run.as_of.isoformat(),
+        time.monotonic() - started,
+        extra={"rescore_run_id": run.pk},
+    )
+
+
 def _rescore_chunk(
-    run_id: int, compiled: CompiledRuleSet, statement: RescoreStatement | None, chunk_size: int
+    run_id: int,
+    compiled: CompiledRuleSet,
+    statements: _RescoreStatements | None,
+    chunk_size: int,
 ) -> tuple[RescoreRun, bool]:
     """Rescore the next chunk after the run's last lead id; return the run and whether it is done."""
     with transaction.atomic():
@@ -677,12 +742,14 @@ def _rescore_chunk(
             return run, True
         last_id = chunk_ids[-1]
 
-        now = timezone.now()
-        if statement is not None:
-            statement.execute(first_id=first_id, last_id=last_id, now=now)
-        else:
-            _score_leads_python(compiled, chunk_ids, now)
         chunk = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
+        if statements is not None:
+            statements.staged.execute(first_id=first_id, last_id=last_id, now=statements.as_of)
+            stale_ids = list(chunk.filter(score_stale=True).values_list("pk", flat=True))
+            if stale_ids:
+                statements.by_ids.execute(lead_ids=stale_ids, now=timezone.now())
+        else:
+            _score_leads_python(compiled, chunk_ids, timezone.now())
         entered = _qualify(compiled, chunk)
         _commit_without_flush_wait_unless(moved=entered)
 
@@ -695,6 +762,8 @@ def _rescore_chunk(
 
 
 def _rescore_run_finish(run_id: int, status: str, *, error: str = "") -> RescoreRun:
+    if connection.vendor == "postgresql":
+        staging_table_drop(staging_table_name(run_id))
     run = RescoreRun.objects.select_related("ruleset").get(pk=run_id)
     run.status = status
     run.error = error
