@@ -86,7 +86,7 @@ def _assert_scored_like_python(run):
         assert lead.score_breakdown == expected.breakdown
 
 
-def test_staged_rescore_scores_every_lead_as_of_one_moment(leads):
+def test_staged_rescore_uses_one_as_of(leads):
     run = RescoreRun.objects.get(ruleset=publish(DOC))
 
     run = services.rescore_all(run_id=run.pk, chunk_size=CHUNK_SIZE)
@@ -148,7 +148,7 @@ def _ingest_quote_request(lead, external_id):
     return lead.events.get(external_id=external_id).pk
 
 
-def test_event_stored_mid_run_without_broker_is_scored_by_the_run(
+def test_mid_run_event_without_broker_scored(
     leads, django_capture_on_commit_callbacks, monkeypatch
 ):
     run = _start_run()
@@ -173,7 +173,7 @@ def test_event_stored_mid_run_without_broker_is_scored_by_the_run(
     _assert_scored_like_python(run)
 
 
-def test_event_scored_incrementally_mid_run_is_kept(leads, django_capture_on_commit_callbacks):
+def test_mid_run_incremental_score_kept(leads, django_capture_on_commit_callbacks):
     run = _start_run()
     lead = leads[-1]
     with django_capture_on_commit_callbacks(execute=True):
@@ -217,3 +217,33 @@ def test_failed_run_drops_its_staging_table(leads, monkeypatch):
     run.refresh_from_db()
     assert run.status == RescoreRun.Status.FAILED
     assert not _table_exists(run.pk)
+
+
+def _backends():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_split_chunks_score_and_close_connection(leads, monkeypatch):
+    # Each chunk of 4 leads is written as two halves of 2, the last of 2 as two of 1.
+    monkeypatch.setattr(services, "RESCORE_SPLIT_MIN_LEADS", 2)
+    # Without a test transaction the publish's commit would run the rescore task at once.
+    monkeypatch.setattr(services, "_enqueue_rescore_all", lambda run_id: None)
+    run = RescoreRun.objects.get(ruleset=publish(DOC))
+    backends = _backends()
+    seen = []
+
+    run = services.rescore_all(
+        run_id=run.pk, chunk_size=4, progress=lambda run: seen.append(run.done_leads)
+    )
+
+    assert run.status == RescoreRun.Status.DONE
+    assert seen == [4, 6]
+    assert set(Lead.objects.values_list("scored_at", flat=True)) == {run.as_of}
+    _assert_scored_like_python(run)
+    assert _backends() == backends
