@@ -461,7 +461,11 @@ def _base_query(
             lead_condition=_lead_condition("e.lead_id", by_ids),
         )
     else:
-        aggregates = staged_table
+        # The chunk's range on the staged rows too, which the join alone does not give the planner.
+        aggregates = (
+            f"(SELECT * FROM {staged_table} AS staged "
+            f"WHERE {_lead_condition('staged.lead_id', by_ids)})"
+        )
     return f"""
 SELECT {", ".join(columns)}
 FROM {LEAD_TABLE} AS l
