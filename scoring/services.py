@@ -782,7 +782,7 @@ def _rescore_chunk(
 # Leads of a chunk from which its UPDATE is split in two halves that two database connections
 # write at the same time, because an UPDATE cannot use PostgreSQL's parallel workers. With the
 # rescore benchmark's data at 100,000 leads on 2 CPUs, the chunks took 6.5 s instead of 10 s
-# while the second CPU was free, and about 10 % less while another program kept it busy.
+# while the second CPU was free, and 8 % less while another program kept it busy.
 RESCORE_SPLIT_MIN_LEADS = 1000
 
 
