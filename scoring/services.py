@@ -763,6 +763,8 @@ def _rescore_chunk(
 
         chunk = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
         if statements is not None:
+            # NOTE: after an import that left most leads stale, those leads are scored here from
+            # their events, which costs as much per lead as a rescore without the staging table.
             stale_ids = list(chunk.filter(score_stale=True).values_list("pk", flat=True))
             if stale_ids:
                 statements.by_ids.execute(lead_ids=stale_ids, now=timezone.now())
