@@ -141,7 +141,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("scoring"), Queue("celery"))
 CELERY_TASK_ROUTES = {"scoring.*": {"queue": "scoring"}}
 # Leads per chunk of a full rescore run by a worker; each chunk is one transaction.
-LEADFLOW_RESCORE_CHUNK_SIZE = int(os.environ.get("LEADFLOW_RESCORE_CHUNK_SIZE", "2000"))
+LEADFLOW_RESCORE_CHUNK_SIZE = int(os.environ.get("LEADFLOW_RESCORE_CHUNK_SIZE", "5000"))
 CELERY_BEAT_SCHEDULE = {
     "scoring-sweep-stale-leads": {
         "task": "scoring.sweep_stale_leads",

@@ -138,6 +138,9 @@ class RescoreRun(models.Model):
     # Highest lead id already rescored; a resumed run continues after it.
     last_lead_id = models.BigIntegerField(default=0)
     max_lead_id = models.BigIntegerField(default=0)
+    # On PostgreSQL, the moment as of which the run aggregated every lead's events once; each
+    # lead scored from those aggregates gets it as scored_at.
+    as_of = models.DateTimeField(null=True, blank=True)
     entered_mql = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     triggered_by = models.ForeignKey(

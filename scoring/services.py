@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,8 +58,12 @@ from scoring.selectors import ruleset_active
 from scoring.sql import (
     RescoreStatement,
     build_rescore_statement,
+    build_staging_statement,
     events_since,
     refresh_account_rollups_sql,
+    staging_table_complete,
+    staging_table_drop,
+    staging_table_name,
 )
 
 logger = logging.getLogger(__name__)
@@ -78,10 +84,11 @@ __all__ = [
 # are loaded and scored in Python: 0.2 to 0.3 s for 200 leads with 20 events each and the
 # default rule set (docs/benchmarks/scoring.md, 2 CPUs).
 RESCORE_BATCH_SIZE = 200
-# Leads per set-based UPDATE of a full rescore. The statement keeps the chunk's rows locked
-# until its transaction commits. With the default rule set and 20 events per lead, one chunk
-# takes 0.7 s on PostgreSQL, against 3.1 s for the Python scorer (docs/benchmarks/scoring.md).
-RESCORE_CHUNK_SIZE = 2000
+# Leads per chunk of a full rescore. On PostgreSQL a chunk's UPDATE from the staging table keeps
+# the chunk's rows locked until it commits. With the rescore benchmark's data (2 CPUs), a chunk of
+# 5,000 leads took about 0.4 s. Chunks of 2,000 cost a quarter more time per lead, and chunks of
+# 10,000 or 20,000 cost no less than 5,000.
+RESCORE_CHUNK_SIZE = 5000
 # Accounts per transaction of the roll-up refresh after a full rescore: about 0.3 s each on
 # PostgreSQL with four leads per account.
 ROLLUP_CHUNK_SIZE = 10_000
@@ -543,41 +550,47 @@ def rescore_all(
 ) -> RescoreRun:
     """Rescore every lead with the run's rule set in chunks of lead ids, resuming after the last one.
 
-    Each chunk (scores, qualification and the run's progress) commits as one
-    transaction, so a crash loses at most the chunk in flight. The account
-    roll-ups are refreshed after the last chunk.
-    On PostgreSQL a chunk is one set-based UPDATE; on SQLite the Python scorer
-    runs per chunk. Returns the run, which is still running when the time budget
-    ran out after a chunk. A run whose rule set is no longer active fails as
-    superseded.
+    On PostgreSQL the run first aggregates every lead's events in one
+    statement into a staging table, as of the run's `as_of`. Each chunk's
+    scores then come from an UPDATE that joins that table, split over two
+    database connections for large chunks. Leads that are stale when their
+    chunk runs may have events the table lacks, so they are scored from their
+    events, in the transaction that qualifies the chunk's leads and records
+    the run's progress. A crash loses at most the chunk in flight, which is
+    scored again on resume. On SQLite the Python scorer runs per chunk, in
+    one transaction with its qualification and progress. The account roll-ups are
+    refreshed after the last chunk. Returns the run, which is still running
+    when the time budget ran out after a chunk. A run whose rule set is no
+    longer active fails as superseded.
     """
     deadline = None if time_budget_seconds is None else time.monotonic() + time_budget_seconds
     run = _rescore_run_start(run_id)
     if run.status != RescoreRun.Status.RUNNING:
         return run
     compiled = compile_ruleset(run.ruleset)
-    statement = build_rescore_statement(compiled) if connection.vendor == "postgresql" else None
 
     # At least one chunk per call, so that every task makes progress however small its budget.
-    while True:
-        try:
-            run, finished = _rescore_chunk(run.pk, compiled, statement, chunk_size)
-        except (OperationalError, SoftTimeLimitExceeded):
-            # Deadlocks, lost connections and a task out of time are worth a retry. The run stays
-            # running and resumes after its last chunk, from the task's retry or the sweep.
-            raise
-        except Exception as error:
-            logger.exception("Rescore run %s failed", run.pk, extra={"rescore_run_id": run.pk})
-            _rescore_run_finish(
-                run.pk, RescoreRun.Status.FAILED, error=f"{type(error).__name__}: {error}"
-            )
-            raise
-        if progress is not None:
-            progress(run)
-        if finished:
-            break
-        if deadline is not None and time.monotonic() > deadline:
-            return run
+    try:
+        statements = _rescore_statements(run, compiled)
+        with _second_connection(enabled=statements is not None) as helper:
+            while True:
+                run, finished = _rescore_chunk(run.pk, compiled, statements, chunk_size, helper)
+                if progress is not None:
+                    progress(run)
+                if finished:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    return run
+    except (OperationalError, SoftTimeLimitExceeded):
+        # Deadlocks, lost connections and a task out of time are worth a retry. The run stays
+        # running and resumes after its last chunk, from the task's retry or the sweep.
+        raise
+    except Exception as error:
+        logger.exception("Rescore run %s failed", run.pk, extra={"rescore_run_id": run.pk})
+        _rescore_run_finish(
+            run.pk, RescoreRun.Status.FAILED, error=f"{type(error).__name__}: {error}"
+        )
+        raise
 
     # A resumed run whose chunks were all done lands here directly and refreshes them again.
     accounts_rollup_refresh()
@@ -637,6 +650,8 @@ def _rescore_run_start(run_id: int) -> RescoreRun:
             )
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "error", "finished_at", "updated_at"])
+            if connection.vendor == "postgresql":
+                staging_table_drop(staging_table_name(run.pk))
             logger.info("Rescore run %s superseded", run.pk, extra={"rescore_run_id": run.pk})
             return run
 
@@ -660,29 +675,101 @@ def _rescore_run_start(run_id: int) -> RescoreRun:
     return run
 
 
+@dataclass(frozen=True)
+class _RescoreStatements:
+    """The PostgreSQL statements of a full rescore run's chunks."""
+
+    # Scores the chunk's leads that are not stale from the staging table, as of `as_of`.
+    staged: RescoreStatement
+    # Scores the chunk's stale leads from their events, by lead ids.
+    by_ids: RescoreStatement
+    as_of: datetime
+
+
+def _rescore_statements(run: RescoreRun, compiled: CompiledRuleSet) -> _RescoreStatements | None:
+    """Stage the run's event aggregates unless a complete staging table exists; None on SQLite."""
+    if connection.vendor != "postgresql":
+        return None
+    table = staging_table_name(run.pk)
+    with transaction.atomic():
+        # The lock makes a second worker on the same run wait for the table instead of building it.
+        run = RescoreRun.objects.select_for_update().get(pk=run.pk)
+        if run.as_of is None or not staging_table_complete(table):
+            _rescore_stage(run, compiled, table)
+    assert run.as_of is not None, "the staging step sets as_of"
+    return _RescoreStatements(
+        staged=build_rescore_statement(compiled, staged_table=table),
+        by_ids=build_rescore_statement(compiled, by_ids=True),
+        as_of=run.as_of,
+    )
+
+
+def _rescore_stage(run: RescoreRun, compiled: CompiledRuleSet, table: str) -> None:
+    """Aggregate every lead's events into `table` as of the run's `as_of`, set now if missing.
+
+    A run resumed after PostgreSQL lost the table (it is UNLOGGED) builds it
+    again with the same `as_of`. Leads that received events since then are
+    stale or were scored later by incremental scoring, and chunks leave
+    both kinds to that path.
+    """
+    started = time.monotonic()
+    staging_table_drop(table)
+    if run.as_of is None:
+        run.as_of = timezone.now()
+        run.save(update_fields=["as_of", "updated_at"])
+    leads = build_staging_statement(compiled, table=table).execute(now=run.as_of)
+    logger.info(
+        "Rescore run %s aggregated the events of %s leads as of %s in %.1f s",
+        run.pk,
+        leads,
+        run.as_of.isoformat(),
+        time.monotonic() - started,
+        extra={"rescore_run_id": run.pk},
+    )
+
+
 def _rescore_chunk(
-    run_id: int, compiled: CompiledRuleSet, statement: RescoreStatement | None, chunk_size: int
+    run_id: int,
+    compiled: CompiledRuleSet,
+    statements: _RescoreStatements | None,
+    chunk_size: int,
+    helper: ThreadPoolExecutor | None = None,
 ) -> tuple[RescoreRun, bool]:
     """Rescore the next chunk after the run's last lead id; return the run and whether it is done."""
-    with transaction.atomic():
-        # The lock makes a second worker on the same run wait, then continue after this chunk.
-        run = RescoreRun.objects.select_for_update().get(pk=run_id)
-        first_id = run.last_lead_id + 1
-        chunk_ids = list(
-            Lead.objects.filter(pk__gte=first_id, pk__lte=run.max_lead_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:chunk_size]
-        )
-        if not chunk_ids:
-            return run, True
-        last_id = chunk_ids[-1]
+    run = RescoreRun.objects.get(pk=run_id)
+    first_id = run.last_lead_id + 1
+    chunk_ids = list(
+        Lead.objects.filter(pk__gte=first_id, pk__lte=run.max_lead_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:chunk_size]
+    )
+    if not chunk_ids:
+        return run, True
+    last_id = chunk_ids[-1]
+    if statements is not None:
+        _score_chunk_staged(statements, chunk_ids, helper)
 
-        now = timezone.now()
-        if statement is not None:
-            statement.execute(first_id=first_id, last_id=last_id, now=now)
-        else:
-            _score_leads_python(compiled, chunk_ids, now)
+    with transaction.atomic():
+        # The lock makes a second worker on the same run wait, then see that this chunk is done.
+        run = RescoreRun.objects.select_for_update().get(pk=run_id)
+        if run.last_lead_id != first_id - 1:
+            logger.info(
+                "Rescore run %s: another worker recorded the chunk from lead %s",
+                run.pk,
+                first_id,
+                extra={"rescore_run_id": run.pk},
+            )
+            return run, run.last_lead_id >= run.max_lead_id
+
         chunk = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
+        if statements is not None:
+            # NOTE: after an import that left most leads stale, those leads are scored here from
+            # their events, which costs as much per lead as a rescore without the staging table.
+            stale_ids = list(chunk.filter(score_stale=True).values_list("pk", flat=True))
+            if stale_ids:
+                statements.by_ids.execute(lead_ids=stale_ids, now=timezone.now())
+        else:
+            _score_leads_python(compiled, chunk_ids, timezone.now())
         entered = _qualify(compiled, chunk)
         _commit_without_flush_wait_unless(moved=entered)
 
@@ -694,7 +781,67 @@ def _rescore_chunk(
     return run, last_id >= run.max_lead_id
 
 
+# Leads of a chunk from which its UPDATE is split in two halves that two database connections
+# write at the same time, because an UPDATE cannot use PostgreSQL's parallel workers. With the
+# rescore benchmark's data at 100,000 leads on 2 CPUs, the chunks took 6.5 s instead of 10 s
+# while the second CPU was free, and 8 % less while another program kept it busy.
+RESCORE_SPLIT_MIN_LEADS = 1000
+
+
+@contextmanager
+def _second_connection(*, enabled: bool) -> Iterator[ThreadPoolExecutor | None]:
+    """Yield a one-thread executor whose thread has its own database connection, or None."""
+    if not enabled:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescore") as helper:
+        try:
+            yield helper
+        finally:
+            # Django opens a connection per thread and closes it only when asked.
+            helper.submit(_close_connection).result()
+
+
+def _close_connection() -> None:
+    connection.close()
+
+
+def _score_chunk_staged(
+    statements: _RescoreStatements, chunk_ids: list[int], helper: ThreadPoolExecutor | None
+) -> None:
+    """Write the chunk's scores from the staging table, each half in a transaction of its own.
+
+    Each half commits without waiting for the other, because PostgreSQL
+    could not detect a deadlock that ran through this process's wait for the
+    other half. Leads written before a crash are written again on resume,
+    from the same staging table.
+    """
+    if helper is None or len(chunk_ids) < RESCORE_SPLIT_MIN_LEADS:
+        _score_range(statements.staged, chunk_ids[0], chunk_ids[-1], statements.as_of)
+        return
+
+    middle = len(chunk_ids) // 2
+    upper = helper.submit(
+        _score_range, statements.staged, chunk_ids[middle], chunk_ids[-1], statements.as_of
+    )
+    try:
+        _score_range(statements.staged, chunk_ids[0], chunk_ids[middle - 1], statements.as_of)
+    finally:
+        # Wait for the other half even when this one failed, so that no write outlives the chunk.
+        upper_error = upper.exception()
+    if upper_error is not None:
+        raise upper_error
+
+
+def _score_range(statement: RescoreStatement, first_id: int, last_id: int, as_of: datetime) -> None:
+    with transaction.atomic():
+        statement.execute(first_id=first_id, last_id=last_id, now=as_of)
+        _commit_without_flush_wait_unless(moved=0)
+
+
 def _rescore_run_finish(run_id: int, status: str, *, error: str = "") -> RescoreRun:
+    if connection.vendor == "postgresql":
+        staging_table_drop(staging_table_name(run_id))
     run = RescoreRun.objects.select_related("ruleset").get(pk=run_id)
     run.status = status
     run.error = error
