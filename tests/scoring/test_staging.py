@@ -247,3 +247,17 @@ def test_split_chunks_score_and_close_connection(leads, monkeypatch):
     assert set(Lead.objects.values_list("scored_at", flat=True)) == {run.as_of}
     _assert_scored_like_python(run)
     assert _backends() == backends
+
+
+def test_chunks_in_open_transaction_stay_on_one_connection(leads, monkeypatch):
+    # A second connection would not see this test transaction's staging table and leads.
+    monkeypatch.setattr(services, "RESCORE_SPLIT_MIN_LEADS", 2)
+    run = RescoreRun.objects.get(ruleset=publish(DOC))
+    backends = _backends()
+
+    run = services.rescore_all(run_id=run.pk, chunk_size=4)
+
+    assert run.status == RescoreRun.Status.DONE
+    assert set(Lead.objects.values_list("scored_at", flat=True)) == {run.as_of}
+    _assert_scored_like_python(run)
+    assert _backends() == backends
