@@ -135,8 +135,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 # Scoring's tasks have their own queue, which a worker without -Q consumes beside the default
-# one, taking from each in turn. A full rescore's next task and incremental batches then never
-# wait behind the thousands of webhook deliveries that a rescore's new MQLs queue.
+# one, taking from each in turn. A full rescore's next task and incremental batches then wait
+# at most for the task the worker is running, not for the thousands of webhook deliveries
+# that a rescore's new MQLs queue.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("scoring"), Queue("celery"))
 CELERY_TASK_ROUTES = {"scoring.*": {"queue": "scoring"}}

@@ -194,7 +194,7 @@ class RescoreRun(models.Model):
 class Simulation(models.Model):
     """A dry run of a rule set against every current lead; nothing but this row is written.
 
-    `result` holds the counts, the score histograms, a sample of the leads that
+    `result` contains the counts, the score histograms, a sample of the leads that
     would move and the what-if against past sales decisions (see
     scoring.simulation.SimulationResult for its shape).
     """

@@ -572,7 +572,7 @@ def rescore_all(
     # At least one chunk per call, so that every task makes progress however small its budget.
     try:
         statements = _rescore_statements(run, compiled)
-        # A second connection sees only committed rows, so a rescore inside a transaction
+        # A second connection reads only committed rows, so a rescore inside a transaction
         # (a test, or a caller's atomic block) writes every chunk through this connection.
         split = statements is not None and not connection.in_atomic_block
         with _second_connection(enabled=split) as helper:

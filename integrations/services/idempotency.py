@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from integrations.errors import IdempotencyKeyReused, IdempotentRequestInProgress
 from integrations.models import IdempotencyRecord
-from leads.parsers import has_long_number
+from leadflow.api.parsers import has_long_number
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def render_json(data: Any) -> bytes:
 
 
 class FastJSONRenderer(JSONRenderer):
-    """DRF's JSONRenderer with render_json for the usual compact answer."""
+    """DRF's JSONRenderer that writes the usual compact response with render_json."""
 
     def render(
         self,

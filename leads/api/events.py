@@ -22,6 +22,7 @@ from rest_framework.viewsets import GenericViewSet
 from integrations.mixins import PublicApiMixin
 from integrations.permissions import HasScope
 from leadflow.api import KeysetCursorPagination
+from leadflow.api.parsers import OrjsonParserMixin
 from leads.api.common import (
     EVENT_ROLES,
     LEAD_READ_ROLES,
@@ -36,7 +37,6 @@ from leads.api.common import (
 from leads.errors import EventNotFound, InvalidEvent, InvalidEventRequest, RequestTooLarge
 from leads.filters import EVENT_ORDERING_FIELDS, EventFilter
 from leads.models import EngagementEvent
-from leads.parsers import OrjsonParserMixin
 from leads.selectors import events_visible_to
 from leads.serializers import (
     EngagementEventSerializer,

@@ -38,8 +38,8 @@ BATCH_SIZE = 500
 EVENT_INSERT_BATCH = 1000
 # Planned event ids per lookup of the ones already stored.
 EVENT_LOOKUP_BATCH = 500
-# An import this large can change the table sizes by orders of magnitude; smaller ones
-# leave the planner statistics close enough for autovacuum to refresh them.
+# An import this large can change the table sizes by orders of magnitude. After smaller
+# ones the planner statistics stay close enough until autovacuum refreshes them.
 ANALYZE_AFTER_ROWS = 1000
 # Every field an import can change on an existing lead, derived fields included.
 UPDATE_FIELDS = [
